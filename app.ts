@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import availability, { type AvailabilityPluginOptions } from './plugins/availability.ts'
+import config, { type Config } from './plugins/config.ts'
+import databaseSchema from './plugins/database-schema.ts'
+import errorHandler from './plugins/error-handler.ts'
+import mysql from './plugins/mysql.ts'
+import redis from './plugins/redis.ts'
+import sensible from './plugins/sensible.ts'
+import readRoutes from './routes/active/read.ts'
+import writeRoutes from './routes/active/write.ts'
+import healthRoutes from './routes/health.ts'
+import rootRoute from './routes/root.ts'
+import { ErrorResponse } from './schemas/errors.ts'
+import { customFormats } from './schemas/formats.ts'
+
+export interface AppOptions extends AvailabilityPluginOptions {
+  config: Config
+}
+
+// A location body is well under 200 bytes; anything near this limit is not one.
+const BODY_LIMIT_BYTES = 4096
+
+function loggerOptions (config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.LOG_LEVEL,
+    // The default serializers leave headers out; this keeps tokens out even if a log line adds them.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    ...(config.NODE_ENV === 'development' && process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : {})
+  }
+}
+
+/** The whole service, as the server runs it and as the tests build it. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(options.config),
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: {
+        // Query values are strings already and bodies are JSON: nothing to coerce, and nothing silently dropped.
+        coerceTypes: false,
+        removeAdditional: false,
+        formats: customFormats
+      }
+    }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addSchema(ErrorResponse)
+  await app.register(config, { config: options.config })
+  await app.register(sensible)
+  await app.register(errorHandler)
+  await app.register(databaseSchema)
+  await app.register(mysql)
+  await app.register(redis)
+  await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead })
+
+  await app.register(rootRoute)
+  await app.register(healthRoutes)
+  await app.register(readRoutes)
+  await app.register(writeRoutes)
+  return app
+}

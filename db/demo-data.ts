@@ -1,0 +1,49 @@
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import { capitals } from '../services/countries.ts'
+import { cityKey, displayCity } from '../services/location.ts'
+
+interface DemoLocation {
+  country: string
+  city: string
+  active: boolean
+}
+
+// The Flask service's own demo: Managua answers "active": true first.
+const NICARAGUA: DemoLocation[] = [
+  { country: 'NI', city: 'Managua', active: true },
+  { country: 'NI', city: 'León', active: false },
+  { country: 'NI', city: 'Granada', active: false },
+  { country: 'NI', city: 'Masaya', active: false },
+  { country: 'NI', city: 'Rivas', active: false }
+]
+
+/** Every country's capital, inactive, and a few Nicaraguan cities; one row per location. */
+export function demoLocations (): DemoLocation[] {
+  const byKey = new Map<string, DemoLocation>()
+  for (const { country, city } of capitals()) {
+    byKey.set(`${country}:${cityKey(city)}`, { country, city: displayCity(city), active: false })
+  }
+  for (const location of NICARAGUA) byKey.set(`${location.country}:${cityKey(location.city)}`, location)
+  return [...byKey.values()]
+}
+
+/**
+ * Inserts the demo locations that are missing and leaves existing rows (and
+ * their active flags) alone, so it can run any number of times. Returns how
+ * many rows it added.
+ */
+export async function loadDemoData (pool: Pool): Promise<number> {
+  const locations = demoLocations()
+  const placeholders = locations.map(() => '(?, ?, ?, ?)').join(', ')
+  const values = locations.flatMap(({ country, city, active }) => [country, city, cityKey(city), active])
+  const [result] = await pool.execute<ResultSetHeader>(
+    `INSERT INTO locations (country, city, city_key, active) VALUES ${placeholders} ON DUPLICATE KEY UPDATE id = id`,
+    values
+  )
+  return result.affectedRows
+}
+
+export async function isEmpty (pool: Pool): Promise<boolean> {
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM locations LIMIT 1')
+  return rows.length === 0
+}

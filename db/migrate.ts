@@ -1,0 +1,47 @@
+import { join } from 'node:path'
+import mysql from 'mysql2/promise'
+import Postgrator from 'postgrator'
+import type { Config } from '../plugins/config.ts'
+import { connectionSettings } from './connection-settings.ts'
+
+const MIGRATIONS = join(import.meta.dirname, 'migrations', '*')
+// Replicas starting together take turns, so each migration runs once.
+const LOCK_NAME = 'nicaventas_migrations'
+const LOCK_WAIT_SECONDS = 60
+const ER_DBACCESS_DENIED_ERROR = 1044
+
+/**
+ * Creates the database when it is missing (and the user may), then applies
+ * the SQL migrations in db/migrations. Returns the schema version reached.
+ */
+export async function migrate (config: Config): Promise<number> {
+  const connection = await mysql.createConnection(connectionSettings(config))
+  try {
+    try {
+      await connection.query(`CREATE DATABASE IF NOT EXISTS ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
+    } catch (error) {
+      // A user without CREATE rights can still use a database an administrator made.
+      if ((error as { errno?: number }).errno !== ER_DBACCESS_DENIED_ERROR) throw error
+    }
+    await connection.changeUser({ database: config.DATABASE_NAME })
+    await connection.query('SELECT GET_LOCK(?, ?)', [LOCK_NAME, LOCK_WAIT_SECONDS])
+    try {
+      const postgrator = new Postgrator({
+        migrationPattern: MIGRATIONS,
+        driver: 'mysql',
+        database: config.DATABASE_NAME,
+        schemaTable: 'schemaversion',
+        execQuery: async (query) => {
+          const [rows] = await connection.query(query)
+          return { rows: Array.isArray(rows) ? rows : [] }
+        }
+      })
+      await postgrator.migrate()
+      return await postgrator.getDatabaseVersion()
+    } finally {
+      await connection.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME])
+    }
+  } finally {
+    await connection.end()
+  }
+}

@@ -1,0 +1,36 @@
+import fp from 'fastify-plugin'
+import { createAvailabilityCache, type CacheOptions } from '../services/availability-cache.ts'
+import { createAvailabilityStore, type AvailabilityStore } from '../services/availability-store.ts'
+import { createAvailabilityService, type AvailabilityService } from '../services/availability.ts'
+import type { AvailabilityCache } from '../services/availability-cache.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    availability: AvailabilityService
+    availabilityStore: AvailabilityStore
+    availabilityCache: AvailabilityCache
+  }
+}
+
+export interface AvailabilityPluginOptions {
+  afterDatabaseRead?: CacheOptions['afterDatabaseRead']
+}
+
+export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
+  const { config } = fastify
+  const store = createAvailabilityStore(fastify.mysql, config.DATABASE_TIMEOUT_MS)
+  const cache = createAvailabilityCache(fastify.redis, store, {
+    namespace: config.CACHE_NAMESPACE,
+    ttlSeconds: config.CACHE_TTL_SECONDS,
+    negativeTtlSeconds: config.CACHE_NEGATIVE_TTL_SECONDS,
+    graceSeconds: config.CACHE_GRACE_SECONDS,
+    leaseMs: config.DATABASE_TIMEOUT_MS + 1000,
+    log: fastify.log,
+    afterDatabaseRead: opts.afterDatabaseRead
+  })
+  fastify.decorate('availabilityStore', store)
+  fastify.decorate('availabilityCache', cache)
+  fastify.decorate('availability', createAvailabilityService(store, cache))
+  // Registered after the Redis plugin, so it runs before the client quits: a last try at pending invalidations.
+  fastify.addHook('onClose', () => cache.close())
+}, { name: 'availability', dependencies: ['config', 'mysql', 'redis'] })

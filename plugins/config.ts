@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import envSchema from 'env-schema'
+import fp from 'fastify-plugin'
+import { EnvironmentSchema, type Environment } from '../schemas/config.ts'
+
+export interface Config extends Omit<Environment, 'API_TOKENS' | 'DEMO_DATA'> {
+  API_TOKENS: string[]
+  DEMO_DATA: boolean
+  /** True when no API_TOKENS were given and a one-off development token was made. */
+  API_TOKEN_GENERATED: boolean
+}
+
+export class ConfigurationError extends Error {
+  name = 'ConfigurationError'
+}
+
+/**
+ * Validates an environment (process.env in production, a plain object in
+ * tests) and returns the service's configuration. Throws a
+ * ConfigurationError naming the variable at fault.
+ */
+export function readConfig (env: Record<string, string | undefined>): Config {
+  let parsed: Environment
+  try {
+    parsed = envSchema<Environment>({ schema: structuredClone(EnvironmentSchema), data: env, env: false })
+  } catch (error) {
+    const message = (error as Error).message.replace(/env\//g, '').replace(/^env /, '')
+    throw new ConfigurationError(`Invalid configuration: ${message}`)
+  }
+
+  const production = parsed.NODE_ENV === 'production'
+  const tokens = (parsed.API_TOKENS ?? '').split(',').map(token => token.trim()).filter(Boolean)
+  const generated = tokens.length === 0
+  if (generated && production) {
+    throw new ConfigurationError('API_TOKENS is not set: with NODE_ENV=production the service needs at least one bearer token (comma-separated for rotation)')
+  }
+
+  return {
+    ...parsed,
+    API_TOKENS: generated ? [randomBytes(24).toString('base64url')] : tokens,
+    API_TOKEN_GENERATED: generated,
+    DEMO_DATA: parsed.DEMO_DATA ?? !production
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export default fp<{ config: Config }>(async function configPlugin (fastify, opts) {
+  fastify.decorate('config', opts.config)
+  if (opts.config.API_TOKEN_GENERATED) {
+    // Shown once so a developer can call the write routes; production refuses to start without API_TOKENS.
+    fastify.log.warn(`API_TOKENS is not set; this run accepts the generated bearer token ${opts.config.API_TOKENS[0]}`)
+  }
+}, { name: 'config' })

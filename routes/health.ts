@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+
+const Health = Type.Object({ status: Type.Literal('ok') })
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  mysql: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]),
+  redis: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], { description: '"degraded": Redis is unreachable and reads go to MySQL' })
+})
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/health', {
+    schema: {
+      tags: ['service'],
+      summary: 'Liveness: the process can serve requests',
+      response: { 200: Health }
+    }
+  }, async () => ({ status: 'ok' as const }))
+
+  fastify.get('/ready', {
+    schema: {
+      tags: ['service'],
+      summary: 'Readiness: MySQL answers (Redis is optional)',
+      response: { 200: Readiness, 503: Readiness }
+    }
+  }, async (_request, reply) => {
+    const [mysql, redis] = await Promise.all([
+      fastify.mysql.query({ sql: 'SELECT 1', timeout: fastify.config.DATABASE_TIMEOUT_MS }).then(() => 'ok' as const, () => 'unreachable' as const),
+      fastify.redis.ping().then(() => 'ok' as const, () => 'degraded' as const)
+    ])
+    const ready = mysql === 'ok'
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', mysql, redis })
+  })
+}
+
+export default healthRoutes

@@ -1,0 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Port = (defaultPort: number) => Type.Integer({ minimum: 1, maximum: 65535, default: defaultPort })
+const Seconds = (defaultSeconds: number) => Type.Integer({ minimum: 1, default: defaultSeconds })
+const Milliseconds = (defaultMs: number) => Type.Integer({ minimum: 1, default: defaultMs })
+
+/**
+ * Every environment variable the service reads. The names DATABASE_* and
+ * REDIS_* are the Flask service's, so its deployment files keep working.
+ */
+export const EnvironmentSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  HOST: Type.String({ default: 'localhost', minLength: 1 }),
+  PORT: Port(8000),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(level => Type.Literal(level)),
+    { default: 'info' }
+  ),
+  API_TOKENS: Type.Optional(Type.String()),
+
+  DATABASE_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  DATABASE_PORT: Port(3306),
+  DATABASE_USER: Type.String({ default: 'root', minLength: 1 }),
+  DATABASE_PASSWORD: Type.String({ default: '' }),
+  DATABASE_NAME: Type.String({ default: 'nicaventas', pattern: '^[A-Za-z0-9_]{1,64}$' }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  DATABASE_TIMEOUT_MS: Milliseconds(2000),
+  DEMO_DATA: Type.Optional(Type.Boolean()),
+
+  REDIS_LOCATION: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  REDIS_PORT: Port(6379),
+  REDIS_PASSWORD: Type.Optional(Type.String()),
+  REDIS_DB: Type.Integer({ minimum: 0, default: 0 }),
+  REDIS_TIMEOUT_MS: Milliseconds(250),
+
+  CACHE_NAMESPACE: Type.String({ default: 'nicaventas', pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
+  CACHE_TTL_SECONDS: Seconds(300),
+  CACHE_NEGATIVE_TTL_SECONDS: Seconds(30),
+  CACHE_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 })
+})
+
+export type Environment = Static<typeof EnvironmentSchema>

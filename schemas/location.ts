@@ -1,0 +1,71 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { COUNTRY_CODE_FORMAT } from './formats.ts'
+
+export const CountryCode = Type.String({
+  format: COUNTRY_CODE_FORMAT,
+  description: 'ISO 3166-1 alpha-2 country code, any case',
+  examples: ['NI']
+})
+
+// Letters of any script, digits, and the punctuation real place names use
+// ("Port-au-Prince", "St. John's", "Washington D.C."); surrounding spaces are trimmed.
+export const CityName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: "^\\s*[\\p{L}\\p{N}][\\p{L}\\p{M}\\p{N} .,'’()-]*$",
+  description: 'City name; case, accents and surrounding spaces do not matter',
+  examples: ['Managua']
+})
+
+/** The Flask service's clients send "True"/"False" strings; JSON booleans are the norm. */
+export const ActiveFlag = Type.Union([
+  Type.Boolean(),
+  Type.String({ pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$' })
+], { description: 'Whether sales are active: a boolean, or "True"/"False" in any case', examples: [true] })
+
+export const LocationQuery = Type.Object({
+  country: CountryCode,
+  city: CityName
+}, { additionalProperties: false })
+
+export const LocationBody = Type.Object({
+  country: CountryCode,
+  city: CityName,
+  active: ActiveFlag
+}, { additionalProperties: false, examples: [{ country: 'NI', city: 'Managua', active: true }] })
+
+export const Location = Type.Object({
+  country: Type.String({ examples: ['NI'] }),
+  city: Type.String({ description: 'The stored spelling', examples: ['Managua'] }),
+  active: Type.Boolean()
+})
+
+export const CacheOutcome = Type.Union([
+  Type.Literal('hit', { description: 'Served from Redis' }),
+  Type.Literal('miss', { description: 'Read from MySQL, then cached' }),
+  Type.Literal('bypass', { description: 'Read from MySQL without the cache (Redis unreachable, or an invalidation still pending)' }),
+  Type.Literal('stale', { description: 'MySQL unreachable: the last known value, kept past its TTL for the grace period' })
+])
+
+export const Availability = Type.Object({
+  active: Type.Boolean(),
+  country: Type.String({ examples: ['NI'] }),
+  city: Type.String({ description: 'The stored spelling', examples: ['Managua'] }),
+  redis_cache: CacheOutcome
+})
+
+export const UpdateResult = Type.Object({
+  result: Type.Literal('Ok'),
+  update: Location
+})
+
+export const InsertResult = Type.Object({
+  result: Type.Literal('Ok'),
+  Insert: Location
+})
+
+export type LocationQuery = Static<typeof LocationQuery>
+export type LocationBody = Static<typeof LocationBody>
+export type Location = Static<typeof Location>
+export type CacheOutcome = Static<typeof CacheOutcome>
+export type Availability = Static<typeof Availability>

@@ -1,0 +1,6 @@
+import { migrate } from '../db/migrate.ts'
+import { readConfig } from '../plugins/config.ts'
+
+const config = readConfig(process.env)
+const version = await migrate(config)
+console.log(`${config.DATABASE_NAME} is at schema version ${version}`)

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { CacheOutcome, Location } from '../schemas/location.ts'
+import { isDatabaseUnavailable, type AvailabilityStore } from './availability-store.ts'
+import { defineCacheScripts } from './cache-scripts.ts'
+import type { LocationId } from './location.ts'
+
+export interface CacheOptions {
+  /** Namespace of every key; tests give each file its own. */
+  namespace: string
+  ttlSeconds: number
+  negativeTtlSeconds: number
+  graceSeconds: number
+  /** How long a reader may hold the fill lease: longer than a MySQL read may take. */
+  leaseMs: number
+  log: FastifyBaseLogger
+  /** Test seam: runs between a reader's MySQL read and its fill. */
+  afterDatabaseRead?: (id: LocationId) => Promise<void>
+}
+
+export interface CacheRead {
+  location: Location | undefined
+  outcome: CacheOutcome
+}
+
+export interface AvailabilityCache {
+  /** Cache-aside read: Redis first, MySQL on a miss, then fill. */
+  read (id: LocationId): Promise<CacheRead>
+  /** Called after every committed write, before it is acknowledged. Never throws. */
+  invalidate (id: LocationId): Promise<void>
+  /** Invalidations that could not reach Redis yet. */
+  readonly pendingInvalidations: number
+  /** Stops retrying and makes one last attempt at the pending invalidations. */
+  close (): Promise<void>
+}
+
+const KEY_VERSION = 'v1'
+const LEASE_POLL_MS = 5
+const RETRY_MIN_MS = 50
+const RETRY_MAX_MS = 2000
+
+/**
+ * The cache-aside protocol, in one place.
+ *
+ * Keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:entry` holds the JSON value and
+ * when it stops being fresh; `...:lease` names the one reader allowed to fill
+ * it. The country is always two letters and city keys carry no braces, so no
+ * two locations share a key, and the braces keep both keys of a location in
+ * one Redis Cluster slot.
+ *
+ * Guarantees:
+ * - no stale set: a fill succeeds only if no write deleted the lease since the
+ *   reader's miss;
+ * - one MySQL read per cold key: concurrent readers in this process share one
+ *   flight, readers in other processes wait for the lease holder's fill;
+ * - writes end the flight for their key, so a read that starts after a write
+ *   is acknowledged never joins a read that started before it;
+ * - an invalidation that cannot reach Redis is retried until it succeeds, and
+ *   until then this process reads that location from MySQL only.
+ */
+export function createAvailabilityCache (redis: Redis, store: AvailabilityStore, options: CacheOptions): AvailabilityCache {
+  defineCacheScripts(redis)
+
+  const freshMs = options.ttlSeconds * 1000
+  const keepMs = (options.ttlSeconds + options.graceSeconds) * 1000
+  const negativeMs = options.negativeTtlSeconds * 1000
+  const tokenPrefix = randomUUID()
+  let tokenCounter = 0
+
+  const flights = new Map<string, Promise<CacheRead>>()
+  const pending = new Map<string, LocationId>()
+  let retryTimer: NodeJS.Timeout | undefined
+  let retryDelayMs = RETRY_MIN_MS
+  let closed = false
+
+  const flightKey = (id: LocationId) => `${id.country}:${id.cityKey}`
+  const keyPrefix = (id: LocationId) => `${options.namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
+
+  function onRedisError (error: unknown, action: string): void {
+    options.log.warn({ err: error }, `Redis unavailable while ${action}; answering from MySQL`)
+  }
+
+  async function readFromDatabase (id: LocationId, outcome: CacheOutcome): Promise<CacheRead> {
+    return { location: await store.find(id), outcome }
+  }
+
+  async function fillFromDatabase (id: LocationId, token: string, staleValue: string | null): Promise<CacheRead> {
+    const prefix = keyPrefix(id)
+    let location: Location | undefined
+    try {
+      location = await store.find(id)
+    } catch (error) {
+      redis.availabilityRelease(`${prefix}:entry`, `${prefix}:lease`, token).catch(() => {})
+      if (isDatabaseUnavailable(error) && staleValue !== null) {
+        return { location: JSON.parse(staleValue) ?? undefined, outcome: 'stale' }
+      }
+      throw error
+    }
+    await options.afterDatabaseRead?.(id)
+    // A write whose invalidation is still pending may have happened after our read.
+    if (!pending.has(flightKey(id))) {
+      const value = JSON.stringify(location ?? null)
+      const [fresh, keep] = location === undefined ? [negativeMs, negativeMs] : [freshMs, keepMs]
+      await redis.availabilityFill(`${prefix}:entry`, `${prefix}:lease`, token, value, fresh, keep)
+        .catch(error => onRedisError(error, 'filling the cache'))
+    }
+    return { location, outcome: 'miss' }
+  }
+
+  async function readThrough (id: LocationId): Promise<CacheRead> {
+    const prefix = keyPrefix(id)
+    const token = `${tokenPrefix}:${++tokenCounter}`
+    const deadline = Date.now() + options.leaseMs
+    for (;;) {
+      let reply: [string, string | null]
+      try {
+        reply = await redis.availabilityRead(`${prefix}:entry`, `${prefix}:lease`, token, options.leaseMs)
+      } catch (error) {
+        onRedisError(error, 'reading the cache')
+        return await readFromDatabase(id, 'bypass')
+      }
+      const [state, value] = reply
+      if (state === 'hit') return { location: JSON.parse(value as string) ?? undefined, outcome: 'hit' }
+      if (state === 'lease') return await fillFromDatabase(id, token, value)
+      // Another reader, maybe in another process, is filling this key: wait for it, within the lease.
+      if (Date.now() >= deadline) return await readFromDatabase(id, 'miss')
+      await sleep(LEASE_POLL_MS)
+    }
+  }
+
+  function read (id: LocationId): Promise<CacheRead> {
+    const key = flightKey(id)
+    if (pending.has(key)) return readFromDatabase(id, 'bypass')
+    let flight = flights.get(key)
+    if (flight === undefined) {
+      const started = readThrough(id).finally(() => {
+        if (flights.get(key) === started) flights.delete(key)
+      })
+      flights.set(key, started)
+      flight = started
+    }
+    return flight
+  }
+
+  async function deleteKeys (id: LocationId): Promise<void> {
+    const prefix = keyPrefix(id)
+    await redis.del(`${prefix}:entry`, `${prefix}:lease`)
+  }
+
+  async function retryPending (): Promise<void> {
+    retryTimer = undefined
+    for (const [key, id] of pending) {
+      try {
+        await deleteKeys(id)
+        pending.delete(key)
+      } catch {
+        break
+      }
+    }
+    if (pending.size > 0) scheduleRetry()
+    else retryDelayMs = RETRY_MIN_MS
+  }
+
+  function scheduleRetry (): void {
+    if (closed || retryTimer !== undefined) return
+    retryTimer = setTimeout(() => { retryPending().catch(() => {}) }, retryDelayMs)
+    retryTimer.unref()
+    retryDelayMs = Math.min(retryDelayMs * 2, RETRY_MAX_MS)
+  }
+
+  // Redis is back: clear what we owe it before anything else reads from it.
+  redis.on('ready', () => {
+    if (pending.size === 0) return
+    clearTimeout(retryTimer)
+    retryPending().catch(() => {})
+  })
+
+  return {
+    read,
+
+    async invalidate (id) {
+      const key = flightKey(id)
+      try {
+        await deleteKeys(id)
+        pending.delete(key)
+      } catch (error) {
+        onRedisError(error, 'invalidating the cache')
+        pending.set(key, id)
+        scheduleRetry()
+      }
+      flights.delete(key)
+    },
+
+    get pendingInvalidations () { return pending.size },
+
+    async close () {
+      closed = true
+      clearTimeout(retryTimer)
+      if (pending.size > 0) await retryPending()
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { httpErrors } from '@fastify/sensible'
+import type { Availability, Location } from '../schemas/location.ts'
+import type { AvailabilityCache } from './availability-cache.ts'
+import type { AvailabilityStore } from './availability-store.ts'
+import { displayCity, locationId } from './location.ts'
+
+export const NOT_FOUND_MESSAGE = 'No existen datos Asociados'
+
+export interface AvailabilityService {
+  lookup (country: string, city: string): Promise<Availability>
+  setActive (country: string, city: string, active: boolean): Promise<Location>
+  create (country: string, city: string, active: boolean): Promise<Location>
+  remove (country: string, city: string): Promise<void>
+}
+
+/** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
+export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache): AvailabilityService {
+  return {
+    async lookup (country, city) {
+      const { location, outcome } = await cache.read(locationId(country, city))
+      if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+      return { active: location.active, country: location.country, city: location.city, redis_cache: outcome }
+    },
+
+    async setActive (country, city, active) {
+      const id = locationId(country, city)
+      const location = await store.setActive(id, active)
+      if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+      await cache.invalidate(id)
+      return location
+    },
+
+    async create (country, city, active) {
+      const id = locationId(country, city)
+      const location = await store.insert(id, displayCity(city), active)
+      if (location === undefined) throw httpErrors.conflict(`${id.country}/${displayCity(city)} already exists`)
+      // Clears a cached "not found" for this location.
+      await cache.invalidate(id)
+      return location
+    },
+
+    async remove (country, city) {
+      const id = locationId(country, city)
+      if (!await store.remove(id)) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+      await cache.invalidate(id)
+    }
+  }
+}

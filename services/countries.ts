@@ -1,0 +1,22 @@
+import { countries } from 'countries-list'
+
+/**
+ * ISO 3166-1 alpha-2 codes that ISO has assigned. countries-list also
+ * carries user-assigned codes (XK for Kosovo), which are not.
+ */
+export const assignedCountryCodes: ReadonlySet<string> = new Set(
+  Object.entries(countries)
+    .filter(([, country]) => !('userAssigned' in country && country.userAssigned))
+    .map(([code]) => code)
+)
+
+export function isAssignedCountryCode (value: string): boolean {
+  return assignedCountryCodes.has(value.toUpperCase())
+}
+
+/** Country code and capital of every assigned country that has one. */
+export function capitals (): Array<{ country: string, city: string }> {
+  return Object.entries(countries)
+    .filter(([code, country]) => assignedCountryCodes.has(code) && country.capital !== '')
+    .map(([code, country]) => ({ country: code, city: country.capital }))
+}

@@ -1,0 +1,23 @@
+/** A location as the data layer and the cache know it: the same place whatever its spelling. */
+export interface LocationId {
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string
+  /** City folded for comparison: trimmed, single-spaced, lower case, without accents. */
+  cityKey: string
+}
+
+const COMBINING_MARKS = /\p{M}/gu
+const WHITESPACE_RUNS = /\s+/g
+
+/** The spelling kept for display: trimmed and single-spaced, case and accents as written. */
+export function displayCity (city: string): string {
+  return city.trim().replace(WHITESPACE_RUNS, ' ')
+}
+
+export function cityKey (city: string): string {
+  return displayCity(city).normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase()
+}
+
+export function locationId (country: string, city: string): LocationId {
+  return { country: country.toUpperCase(), cityKey: cityKey(city) }
+}
