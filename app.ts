@@ -14,6 +14,7 @@ import healthRoutes from './routes/health.ts'
 import rootRoute from './routes/root.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 import { customFormats } from './schemas/formats.ts'
+import { validationError } from './schemas/validation-error.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
@@ -44,10 +45,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
         // Query values are strings already and bodies are JSON: nothing to coerce, and nothing silently dropped.
         coerceTypes: false,
         removeAdditional: false,
+        // Lets the error formatter quote a schema's description instead of its regular expression.
+        verbose: true,
         formats: customFormats
       }
-    }
+    },
+    schemaErrorFormatter: validationError
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Only JSON bodies: anything else is 415, not a string for the validator to reject.
+  app.removeContentTypeParser(['text/plain'])
 
   app.addSchema(ErrorResponse)
   await app.register(config, { config: options.config })

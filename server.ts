@@ -1,8 +1,19 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { readConfig } from './plugins/config.ts'
+import { ConfigurationError, readConfig, type Config } from './plugins/config.ts'
 
-const config = readConfig(process.env)
+function configOrExit (): Config {
+  try {
+    return readConfig(process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error
+    // A person fixes this: the message alone says what to change.
+    console.error(error.message)
+    process.exit(1)
+  }
+}
+
+const config = configOrExit()
 const app = await buildApp({ config })
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

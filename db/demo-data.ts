@@ -1,4 +1,4 @@
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Pool, RowDataPacket } from 'mysql2/promise'
 import { capitals } from '../services/countries.ts'
 import { cityKey, displayCity } from '../services/location.ts'
 
@@ -36,14 +36,19 @@ export async function loadDemoData (pool: Pool): Promise<number> {
   const locations = demoLocations()
   const placeholders = locations.map(() => '(?, ?, ?, ?)').join(', ')
   const values = locations.flatMap(({ country, city, active }) => [country, city, cityKey(city), active])
-  const [result] = await pool.execute<ResultSetHeader>(
+  const before = await countLocations(pool)
+  await pool.execute(
     `INSERT INTO locations (country, city, city_key, active) VALUES ${placeholders} ON DUPLICATE KEY UPDATE id = id`,
     values
   )
-  return result.affectedRows
+  return await countLocations(pool) - before
+}
+
+async function countLocations (pool: Pool): Promise<number> {
+  const [[row]] = await pool.execute<Array<RowDataPacket & { total: number }>>('SELECT COUNT(*) AS total FROM locations')
+  return Number(row?.total)
 }
 
 export async function isEmpty (pool: Pool): Promise<boolean> {
-  const [rows] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM locations LIMIT 1')
-  return rows.length === 0
+  return await countLocations(pool) === 0
 }

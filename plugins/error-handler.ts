@@ -9,6 +9,7 @@ import fp from 'fastify-plugin'
  */
 export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler<FastifyError>(function (error, request, reply) {
+    if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="nicaventas"')
     if (error.statusCode !== undefined && error.statusCode < 500) return reply.send(error)
 
     request.log.error({ err: error }, 'request failed')

@@ -3,7 +3,7 @@ import { COUNTRY_CODE_FORMAT } from './formats.ts'
 
 export const CountryCode = Type.String({
   format: COUNTRY_CODE_FORMAT,
-  description: 'ISO 3166-1 alpha-2 country code, any case',
+  description: 'an assigned ISO 3166-1 alpha-2 country code, in any case',
   examples: ['NI']
 })
 
@@ -13,15 +13,15 @@ export const CityName = Type.String({
   minLength: 1,
   maxLength: 100,
   pattern: "^\\s*[\\p{L}\\p{N}][\\p{L}\\p{M}\\p{N} .,'’()-]*$",
-  description: 'City name; case, accents and surrounding spaces do not matter',
+  description: 'a city name of letters, digits, spaces and . , \' ’ ( ) - (case, accents and surrounding spaces do not matter)',
   examples: ['Managua']
 })
 
 /** The Flask service's clients send "True"/"False" strings; JSON booleans are the norm. */
 export const ActiveFlag = Type.Union([
   Type.Boolean(),
-  Type.String({ pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$' })
-], { description: 'Whether sales are active: a boolean, or "True"/"False" in any case', examples: [true] })
+  Type.String({ pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$', description: '"True" or "False", in any case' })
+], { description: 'Whether sales are active: a boolean or, as the Flask service\'s clients send it, "True"/"False" in any case', examples: [true] })
 
 export const LocationQuery = Type.Object({
   country: CountryCode,
@@ -64,8 +64,6 @@ export const InsertResult = Type.Object({
   Insert: Location
 })
 
-export type LocationQuery = Static<typeof LocationQuery>
-export type LocationBody = Static<typeof LocationBody>
-export type Location = Static<typeof Location>
-export type CacheOutcome = Static<typeof CacheOutcome>
-export type Availability = Static<typeof Availability>
+export type LocationData = Static<typeof Location>
+export type CacheOutcomeName = Static<typeof CacheOutcome>
+export type AvailabilityAnswer = Static<typeof Availability>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CacheOutcome, Location } from '../schemas/location.ts'
+import type { CacheOutcomeName, LocationData } from '../schemas/location.ts'
 import { isDatabaseUnavailable, type AvailabilityStore } from './availability-store.ts'
 import { defineCacheScripts } from './cache-scripts.ts'
 import type { LocationId } from './location.ts'
@@ -21,8 +21,8 @@ export interface CacheOptions {
 }
 
 export interface CacheRead {
-  location: Location | undefined
-  outcome: CacheOutcome
+  location: LocationData | undefined
+  outcome: CacheOutcomeName
 }
 
 export interface AvailabilityCache {
@@ -82,13 +82,13 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     options.log.warn({ err: error }, `Redis unavailable while ${action}; answering from MySQL`)
   }
 
-  async function readFromDatabase (id: LocationId, outcome: CacheOutcome): Promise<CacheRead> {
+  async function readFromDatabase (id: LocationId, outcome: CacheOutcomeName): Promise<CacheRead> {
     return { location: await store.find(id), outcome }
   }
 
   async function fillFromDatabase (id: LocationId, token: string, staleValue: string | null): Promise<CacheRead> {
     const prefix = keyPrefix(id)
-    let location: Location | undefined
+    let location: LocationData | undefined
     try {
       location = await store.find(id)
     } catch (error) {

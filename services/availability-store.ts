@@ -1,14 +1,14 @@
 import type { MySQLPromisePool } from '@fastify/mysql'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { Location } from '../schemas/location.ts'
+import type { LocationData } from '../schemas/location.ts'
 import type { LocationId } from './location.ts'
 
 export interface AvailabilityStore {
-  find (id: LocationId): Promise<Location | undefined>
+  find (id: LocationId): Promise<LocationData | undefined>
   /** Returns the updated location, or undefined when there is none. */
-  setActive (id: LocationId, active: boolean): Promise<Location | undefined>
+  setActive (id: LocationId, active: boolean): Promise<LocationData | undefined>
   /** Returns the inserted location, or undefined when it already exists. */
-  insert (id: LocationId, city: string, active: boolean): Promise<Location | undefined>
+  insert (id: LocationId, city: string, active: boolean): Promise<LocationData | undefined>
   /** Returns whether a location was removed. */
   remove (id: LocationId): Promise<boolean>
   /** Queries sent to MySQL since start-up; the stampede tests and the bench count them. */
@@ -51,7 +51,7 @@ function unavailable (error: unknown): never {
   throw error
 }
 
-function toLocation (row: LocationRow): Location {
+function toLocation (row: LocationRow): LocationData {
   return { country: row.country, city: row.city, active: row.active === 1 }
 }
 
@@ -68,7 +68,7 @@ export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs:
     }
   }
 
-  async function find ({ country, cityKey }: LocationId): Promise<Location | undefined> {
+  async function find ({ country, cityKey }: LocationId): Promise<LocationData | undefined> {
     const [row] = await run<LocationRow[]>(SELECT_LOCATION, [country, cityKey])
     return row === undefined ? undefined : toLocation(row)
   }

@@ -1,5 +1,5 @@
 import { httpErrors } from '@fastify/sensible'
-import type { Availability, Location } from '../schemas/location.ts'
+import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
 import type { AvailabilityCache } from './availability-cache.ts'
 import type { AvailabilityStore } from './availability-store.ts'
 import { displayCity, locationId } from './location.ts'
@@ -7,9 +7,9 @@ import { displayCity, locationId } from './location.ts'
 export const NOT_FOUND_MESSAGE = 'No existen datos Asociados'
 
 export interface AvailabilityService {
-  lookup (country: string, city: string): Promise<Availability>
-  setActive (country: string, city: string, active: boolean): Promise<Location>
-  create (country: string, city: string, active: boolean): Promise<Location>
+  lookup (country: string, city: string): Promise<AvailabilityAnswer>
+  setActive (country: string, city: string, active: boolean): Promise<LocationData>
+  create (country: string, city: string, active: boolean): Promise<LocationData>
   remove (country: string, city: string): Promise<void>
 }
 

@@ -41,8 +41,8 @@ export function isolatedEnv (overrides: Record<string, string> = {}): Record<str
 export async function cleanUp (env: Record<string, string>): Promise<void> {
   const { DATABASE_NAME, CACHE_NAMESPACE } = env as Record<'DATABASE_NAME' | 'CACHE_NAMESPACE', string>
   const connection = await mysql.createConnection({
-      host: env.DATABASE_HOST, port: Number(env.DATABASE_PORT), user: env.DATABASE_USER, password: env.DATABASE_PASSWORD
-    })
+    host: env.DATABASE_HOST, port: Number(env.DATABASE_PORT), user: env.DATABASE_USER, password: env.DATABASE_PASSWORD
+  })
   await connection.query(`DROP DATABASE IF EXISTS ${connection.escapeId(DATABASE_NAME)}`)
   await connection.end()
 
@@ -64,12 +64,11 @@ export async function build (
 ): Promise<FastifyInstance> {
   const env = isolatedEnv(overrides)
   const config = readConfig(env)
-  let app: FastifyInstance | undefined
+  const app = await buildApp({ ...options, config })
   t.teardown(async () => {
-    await app?.close()
+    await app.close()
     await cleanUp(env)
   })
-  app = await buildApp({ ...options, config })
   await app.ready()
   return app
 }

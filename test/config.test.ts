@@ -1,0 +1,76 @@
+import t from 'tap'
+import { readConfig } from '../plugins/config.ts'
+import { build } from './helper.ts'
+
+t.test('defaults suit a developer machine with local MariaDB/MySQL and Redis', async t => {
+  const config = readConfig({})
+  t.match(config, {
+    NODE_ENV: 'development',
+    HOST: 'localhost',
+    PORT: 8000,
+    LOG_LEVEL: 'info',
+    DATABASE_HOST: '127.0.0.1',
+    DATABASE_PORT: 3306,
+    DATABASE_USER: 'root',
+    DATABASE_PASSWORD: '',
+    DATABASE_NAME: 'nicaventas',
+    REDIS_LOCATION: '127.0.0.1',
+    REDIS_PORT: 6379,
+    CACHE_TTL_SECONDS: 300,
+    DEMO_DATA: true
+  })
+})
+
+t.test('numbers and booleans are read from their string form', async t => {
+  const config = readConfig({ PORT: '9000', DATABASE_PORT: '3307', REDIS_PORT: '6380', CACHE_TTL_SECONDS: '60', DEMO_DATA: 'false' })
+  t.match(config, { PORT: 9000, DATABASE_PORT: 3307, REDIS_PORT: 6380, CACHE_TTL_SECONDS: 60, DEMO_DATA: false })
+})
+
+t.test('a bad value is refused with a message naming the variable', async t => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ DATABASE_PORT: '0' }, /DATABASE_PORT/],
+    [{ REDIS_PORT: '-1' }, /REDIS_PORT/],
+    [{ CACHE_TTL_SECONDS: '0' }, /CACHE_TTL_SECONDS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ DATABASE_NAME: 'drop table; --' }, /DATABASE_NAME/],
+    [{ DATABASE_HOST: '' }, /DATABASE_HOST/],
+    [{ DEMO_DATA: 'perhaps' }, /DEMO_DATA/]
+  ]
+  for (const [env, variable] of cases) {
+    t.throws(() => readConfig(env), { name: 'ConfigurationError', message: variable }, JSON.stringify(env))
+  }
+})
+
+t.test('API_TOKENS is a comma-separated list, so a token can be rotated', async t => {
+  t.same(readConfig({ API_TOKENS: 'one, two ,,three' }).API_TOKENS, ['one', 'two', 'three'])
+  t.equal(readConfig({ API_TOKENS: 'one' }).API_TOKEN_GENERATED, false)
+})
+
+t.test('without API_TOKENS a development run generates a random token', async t => {
+  const first = readConfig({})
+  const second = readConfig({ API_TOKENS: ' , ' })
+  t.equal(first.API_TOKEN_GENERATED, true)
+  t.equal(first.API_TOKENS.length, 1)
+  t.ok((first.API_TOKENS[0] ?? '').length >= 32, 'long enough to guess at no better than chance')
+  t.not(first.API_TOKENS[0], second.API_TOKENS[0], 'a new one each start')
+})
+
+t.test('production refuses to start without API_TOKENS and never loads demo data unless asked', async t => {
+  t.throws(() => readConfig({ NODE_ENV: 'production' }), { message: /API_TOKENS is not set/ })
+  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: 'secret' }).DEMO_DATA, false)
+  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: 'secret', DEMO_DATA: 'true' }).DEMO_DATA, true)
+})
+
+t.test('the generated token works on the write routes', async t => {
+  const app = await build(t, { API_TOKENS: '' })
+  t.equal(app.config.API_TOKEN_GENERATED, true)
+  const response = await app.inject({
+    method: 'PUT',
+    url: '/active',
+    headers: { authorization: `Bearer ${app.config.API_TOKENS[0]}` },
+    payload: { country: 'NI', city: 'Masaya', active: true }
+  })
+  t.equal(response.statusCode, 200)
+})

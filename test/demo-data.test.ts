@@ -1,0 +1,41 @@
+import t from 'tap'
+import mysql from 'mysql2/promise'
+import { connectionSettings } from '../db/connection-settings.ts'
+import { demoLocations, loadDemoData } from '../db/demo-data.ts'
+import { readConfig } from '../plugins/config.ts'
+import { build, isolatedEnv } from './helper.ts'
+
+t.test('the demo data has every capital once, inactive, and the Nicaraguan cities with Managua active', async t => {
+  const locations = demoLocations()
+  const byCountry = Map.groupBy(locations, location => location.country)
+  t.ok(byCountry.size >= 240, `${byCountry.size} countries`)
+  t.same(byCountry.get('NI')?.map(({ city, active }) => [city, active]).sort(), [
+    ['Granada', false], ['León', false], ['Managua', true], ['Masaya', false], ['Rivas', false]
+  ])
+  t.same(byCountry.get('CR'), [{ country: 'CR', city: 'San José', active: false }])
+  t.same(byCountry.get('CO'), [{ country: 'CO', city: 'Bogotá', active: false }])
+  t.notOk(byCountry.has('XK'), 'only ISO-assigned codes')
+  t.equal(locations.filter(location => location.active).length, 1, 'only Managua starts active')
+})
+
+t.test('a first start loads the demo data; loading it again adds nothing and keeps operators\' changes', async t => {
+  const app = await build(t)
+  t.equal((await app.inject({ url: '/active?country=CR&city=San%20Jose' })).json().city, 'San José')
+  await app.inject({ method: 'PUT', url: '/active', headers: { authorization: 'Bearer test-token-primary' }, payload: { country: 'CR', city: 'San José', active: true } })
+
+  const pool = mysql.createPool({ ...connectionSettings(app.config), database: app.config.DATABASE_NAME, connectionLimit: 1 })
+  t.teardown(() => pool.end())
+  t.equal(await loadDemoData(pool), 0)
+  const [rows] = await pool.query('SELECT active FROM locations WHERE country = ? AND city_key = ?', ['CR', 'san jose'])
+  t.same(rows, [{ active: 1 }])
+})
+
+t.test('with DEMO_DATA=false the database starts empty', async t => {
+  const app = await build(t, { DEMO_DATA: 'false' })
+  t.equal((await app.inject({ url: '/active?country=NI&city=Managua' })).statusCode, 404)
+})
+
+t.test('the configuration used by the seed script reads the same variables', async t => {
+  const config = readConfig(isolatedEnv({ DATABASE_PORT: '3307' }))
+  t.equal(connectionSettings(config).port, 3307)
+})
