@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import availability, { type AvailabilityPluginOptions } from './plugins/availability.ts'
 import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
+import { loggerOptions } from './plugins/logger-options.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
 import sensible from './plugins/sensible.ts'
@@ -23,22 +24,13 @@ export interface AppOptions extends AvailabilityPluginOptions {
 // A location body is well under 200 bytes; anything near this limit is not one.
 const BODY_LIMIT_BYTES = 4096
 
-function loggerOptions (config: Config): FastifyServerOptions['logger'] {
-  return {
-    level: config.LOG_LEVEL,
-    // The default serializers leave headers out; this keeps tokens out even if a log line adds them.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-    ...(config.NODE_ENV === 'development' && process.stdout.isTTY
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : {})
-  }
-}
-
 /** The whole service, as the server runs it and as the tests build it. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(options.config),
+    logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A proxy's (or client's) id ties our log lines to theirs; otherwise we make one.
+    requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ajv: {
       customOptions: {

@@ -1,14 +1,13 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { ConfigurationError, readConfig, type Config } from './plugins/config.ts'
+import { readConfig, type Config } from './plugins/config.ts'
 
 function configOrExit (): Config {
   try {
     return readConfig(process.env)
   } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error
-    // A person fixes this: the message alone says what to change.
-    console.error(error.message)
+    // A person fixes this: the message alone says which variable to change, a stack trace would bury it.
+    console.error((error as Error).message)
     process.exit(1)
   }
 }
@@ -16,9 +15,9 @@ function configOrExit (): Config {
 const config = configOrExit()
 const app = await buildApp({ config })
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.error({ err }, 'closing after an uncaught error')
-  else app.log.info({ signal }, 'closing: finishing in-flight requests')
+// On SIGINT/SIGTERM: stop accepting, let in-flight requests (and their invalidations) finish, close the pools.
+closeWithGrace({ delay: 10_000, logger: app.log }, async ({ signal }) => {
+  app.log.info({ signal }, 'closing: finishing in-flight requests')
   await app.close()
 })
 

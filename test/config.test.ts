@@ -1,5 +1,6 @@
 import t from 'tap'
 import { readConfig } from '../plugins/config.ts'
+import { loggerOptions } from '../plugins/logger-options.ts'
 import { build } from './helper.ts'
 
 t.test('defaults suit a developer machine with local MariaDB/MySQL and Redis', async t => {
@@ -73,4 +74,12 @@ t.test('the generated token works on the write routes', async t => {
     payload: { country: 'NI', city: 'Masaya', active: true }
   })
   t.equal(response.statusCode, 200)
+})
+
+t.test('logs are JSON, and pretty only for a developer at a terminal', async t => {
+  const development = readConfig({})
+  t.match(loggerOptions(development, true), { transport: { target: 'pino-pretty' } })
+  t.notOk((loggerOptions(development, false) as { transport?: unknown }).transport)
+  t.notOk((loggerOptions(readConfig({ NODE_ENV: 'production', API_TOKENS: 'x' }), true) as { transport?: unknown }).transport)
+  t.match(loggerOptions(development, false), { redact: { paths: ['req.headers.authorization', 'headers.authorization'] } })
 })
