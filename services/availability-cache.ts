@@ -25,11 +25,20 @@ export interface CacheRead {
   outcome: CacheOutcomeName
 }
 
+/** Counters for /metrics; plain numbers, so the hot path pays nothing for them. */
+export interface CacheStats {
+  outcomes: Record<CacheOutcomeName, number>
+  /** Fills stored, and fills refused because a write took the reader's lease. */
+  fills: { stored: number, refused: number }
+  invalidations: { done: number, failed: number }
+}
+
 export interface AvailabilityCache {
   /** Cache-aside read: Redis first, MySQL on a miss, then fill. */
   read (id: LocationId): Promise<CacheRead>
   /** Called after every committed write, before it is acknowledged. Never throws. */
   invalidate (id: LocationId): Promise<void>
+  readonly stats: CacheStats
   /** Invalidations that could not reach Redis yet. */
   readonly pendingInvalidations: number
   /** Stops retrying and makes one last attempt at the pending invalidations. */
@@ -69,6 +78,11 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
   const tokenPrefix = randomUUID()
   let tokenCounter = 0
 
+  const stats: CacheStats = {
+    outcomes: { hit: 0, miss: 0, bypass: 0, stale: 0 },
+    fills: { stored: 0, refused: 0 },
+    invalidations: { done: 0, failed: 0 }
+  }
   const flights = new Map<string, Promise<CacheRead>>()
   const pending = new Map<string, LocationId>()
   let retryTimer: NodeJS.Timeout | undefined
@@ -103,8 +117,13 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     if (!pending.has(flightKey(id))) {
       const value = JSON.stringify(location ?? null)
       const [fresh, keep] = location === undefined ? [negativeMs, negativeMs] : [freshMs, keepMs]
-      await redis.availabilityFill(`${prefix}:entry`, `${prefix}:lease`, token, value, fresh, keep)
-        .catch(error => onRedisError(error, 'filling the cache'))
+      try {
+        const stored = await redis.availabilityFill(`${prefix}:entry`, `${prefix}:lease`, token, value, fresh, keep)
+        if (stored === 1) stats.fills.stored++
+        else stats.fills.refused++
+      } catch (error) {
+        onRedisError(error, 'filling the cache')
+      }
     }
     return { location, outcome: 'miss' }
   }
@@ -130,7 +149,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     }
   }
 
-  function read (id: LocationId): Promise<CacheRead> {
+  function sharedRead (id: LocationId): Promise<CacheRead> {
     const key = flightKey(id)
     if (pending.has(key)) return readFromDatabase(id, 'bypass')
     let flight = flights.get(key)
@@ -178,20 +197,28 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
   })
 
   return {
-    read,
+    async read (id) {
+      const result = await sharedRead(id)
+      stats.outcomes[result.outcome]++
+      return result
+    },
 
     async invalidate (id) {
       const key = flightKey(id)
       try {
         await deleteKeys(id)
         pending.delete(key)
+        stats.invalidations.done++
       } catch (error) {
+        stats.invalidations.failed++
         onRedisError(error, 'invalidating the cache')
         pending.set(key, id)
         scheduleRetry()
       }
       flights.delete(key)
     },
+
+    stats,
 
     get pendingInvalidations () { return pending.size },
 
