@@ -5,10 +5,12 @@ import availability, { type AvailabilityPluginOptions } from './plugins/availabi
 import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
+import metrics from './plugins/metrics.ts'
 import { loggerOptions } from './plugins/logger-options.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
 import sensible from './plugins/sensible.ts'
+import openApi from './plugins/swagger.ts'
 import readRoutes from './routes/active/read.ts'
 import writeRoutes from './routes/active/write.ts'
 import healthRoutes from './routes/health.ts'
@@ -56,6 +58,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(mysql)
   await app.register(redis)
   await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead })
+  await app.register(openApi)
+  await app.register(metrics)
 
   await app.register(rootRoute)
   await app.register(healthRoutes)

@@ -1,17 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 
-const Health = Type.Object({ status: Type.Literal('ok') })
+const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process serves requests' })
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   mysql: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]),
   redis: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], { description: '"degraded": Redis is unreachable and reads go to MySQL' })
-})
+}, { description: 'Ready when MySQL answers; Redis is reported but optional' })
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/health', {
     schema: {
       tags: ['service'],
+      operationId: 'getHealth',
+      security: [],
       summary: 'Liveness: the process can serve requests',
       response: { 200: Health }
     }
@@ -20,6 +22,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/ready', {
     schema: {
       tags: ['service'],
+      operationId: 'getReadiness',
+      security: [],
       summary: 'Readiness: MySQL answers (Redis is optional)',
       response: { 200: Readiness, 503: Readiness }
     }

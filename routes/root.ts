@@ -12,6 +12,8 @@ const rootRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/', {
     schema: {
       tags: ['service'],
+      operationId: 'getServiceInfo',
+      security: [],
       summary: 'What this service is and which version runs',
       response: { 200: ServiceInfo }
     }

@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
 import { readConfig } from '../plugins/config.ts'
+import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
 export const TOKEN = 'test-token-primary'
 export const SECOND_TOKEN = 'test-token-rotated'
@@ -56,7 +57,10 @@ export async function cleanUp (env: Record<string, string>): Promise<void> {
   await redis.quit()
 }
 
-/** A ready app built exactly as server.ts builds it, with isolated data; closed when the test ends. */
+/**
+ * A ready app built exactly as server.ts builds it, with isolated data,
+ * whose every response is checked against its OpenAPI document; closed when the test ends.
+ */
 export async function build (
   t: Test,
   overrides: Record<string, string> = {},
@@ -69,6 +73,7 @@ export async function build (
     await app.close()
     await cleanUp(env)
   })
+  assertResponsesMatchOpenApi(t, app)
   await app.ready()
   return app
 }

@@ -6,6 +6,8 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active', {
     schema: {
       tags: ['availability'],
+      operationId: 'getAvailability',
+      security: [],
       summary: 'Are sales active in this city?',
       description: 'Answers from Redis when it can (`redis_cache: "hit"`), otherwise from MySQL. Country and city are matched whatever their case, accents or surrounding spaces.',
       querystring: LocationQuery,

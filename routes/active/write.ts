@@ -21,6 +21,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest,
     schema: {
       ...operatorsOnly,
+      operationId: 'setAvailability',
       summary: 'Switch sales on or off in a city',
       body: LocationBody,
       response: { 200: UpdateResult, ...writeErrors }
@@ -34,6 +35,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest,
     schema: {
       ...operatorsOnly,
+      operationId: 'createLocation',
       summary: 'Register a new city',
       body: LocationBody,
       response: { 201: InsertResult, ...writeErrors, 409: Conflict }
@@ -48,6 +50,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest,
     schema: {
       ...operatorsOnly,
+      operationId: 'deleteLocation',
       summary: 'Remove a city',
       querystring: LocationQuery,
       response: { 204: Type.Null({ description: 'Removed' }), ...writeErrors }

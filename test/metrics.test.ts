@@ -1,0 +1,40 @@
+import t from 'tap'
+import { AUTH, build } from './helper.ts'
+
+function sample (metrics: string, name: string): number {
+  const line = metrics.split('\n').find(line => line.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`${name} not in /metrics`)
+  return Number(line.split(' ')[1])
+}
+
+t.test('/metrics reports requests by route and status, cache outcomes, fills, invalidations and MySQL queries', async t => {
+  const app = await build(t)
+  await app.inject({ url: '/active?country=NI&city=Managua' })
+  await app.inject({ url: '/active?country=NI&city=Managua' })
+  await app.inject({ url: '/active?country=NI&city=Nowhere' })
+  await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'NI', city: 'Managua', active: false } })
+
+  const response = await app.inject({ url: '/metrics' })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^text\/plain/)
+  const metrics = response.body
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="hit"}'), 1)
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="miss"}'), 2)
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="bypass"}'), 0)
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="stale"}'), 0)
+  t.equal(sample(metrics, 'nicaventas_cache_fills_total{result="stored"}'), 2, 'Managua and the unknown city')
+  t.equal(sample(metrics, 'nicaventas_cache_invalidations_total{result="done"}'), 1)
+  t.equal(sample(metrics, 'nicaventas_mysql_queries_total'), 4, 'two reads, then UPDATE and SELECT for the PUT')
+  t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="200"}'), 2)
+  t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="404"}'), 1)
+  t.equal(sample(metrics, 'http_request_duration_seconds_count{method="PUT",route="/active",status_code="200"}'), 1)
+  t.match(metrics, /process_resident_memory_bytes \d+/)
+})
+
+t.test('two apps in one process keep their own metrics', async t => {
+  const first = await build(t)
+  const second = await build(t)
+  await first.inject({ url: '/active?country=NI&city=Managua' })
+  const metrics = (await second.inject({ url: '/metrics' })).body
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="miss"}'), 0)
+})

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { buildApp } from '../app.ts'
+import { readConfig } from '../plugins/config.ts'
+import { openApiJson } from '../scripts/openapi-json.ts'
+import { build, cleanUp, isolatedEnv } from './helper.ts'
+import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
+
+interface Operation {
+  operationId?: string
+  security?: unknown[]
+  responses: Record<string, unknown>
+}
+
+t.test('the committed openapi.json is what the code generates (run `npm run openapi` after changing a route)', async t => {
+  const app = await build(t)
+  const committed = await readFile(join(import.meta.dirname, '..', 'openapi.json'), 'utf8')
+  t.equal(committed, openApiJson(app))
+})
+
+t.test('every route is documented, with its errors, and the write routes with the bearer scheme', async t => {
+  const app = await build(t)
+  const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths
+  t.same(Object.keys(paths).sort(), ['/', '/active', '/health', '/metrics', '/ready'])
+  t.same(Object.keys(paths['/active'] ?? {}).sort(), ['delete', 'get', 'post', 'put'])
+
+  const active = paths['/active'] as Record<string, Operation>
+  t.same(Object.keys(active.get?.responses ?? {}).sort(), ['200', '400', '404', '500', '503'])
+  t.same(active.get?.security, [], 'reads are public')
+  for (const method of ['put', 'post', 'delete']) {
+    t.same(active[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
+    for (const status of ['400', '401', '404', '413', '415', '500', '503']) {
+      t.ok(active[method]?.responses[status], `${method} documents ${status}`)
+    }
+  }
+  t.ok(active.post?.responses['409'], 'POST documents its conflict')
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) t.ok(operation.operationId, `${method} ${path} has an operationId`)
+  }
+})
+
+t.test('the docs are served as a page and as JSON', async t => {
+  const app = await build(t)
+  const page = await app.inject({ url: '/docs/' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /text\/html/)
+  const json = await app.inject({ url: '/docs/json' })
+  t.same(json.json(), app.swagger())
+})
+
+t.test('the contract check catches a response the document does not describe', async t => {
+  const env = isolatedEnv()
+  const app = await buildApp({ config: readConfig(env) })
+  t.teardown(async () => {
+    await app.close()
+    await cleanUp(env)
+  })
+  const failures: string[] = []
+  assertResponsesMatchOpenApi({ fail: (...args: unknown[]) => { failures.push(String(args[0])); return false } }, app)
+  // An answer with a status the document does not list for that route.
+  app.addHook('preSerialization', async (request, reply, payload) => {
+    if (request.url === '/health?teapot') reply.code(418)
+    return payload
+  })
+  await app.ready()
+  await app.inject({ url: '/health?teapot' })
+  await app.inject({ url: '/active?country=NI&city=Managua' })
+  t.equal(failures.length, 1)
+  t.match(failures[0], /GET \/health → 418: status not documented/)
+})
