@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise'
 import { connectionSettings } from '../db/connection-settings.ts'
 import { demoLocations, loadDemoData } from '../db/demo-data.ts'
 import { readConfig } from '../plugins/config.ts'
+import { CityName } from '../schemas/location.ts'
 import { build, isolatedEnv } from './helper.ts'
 
 t.test('the demo data has every capital once, inactive, and the Nicaraguan cities with Managua active', async t => {
@@ -38,4 +39,10 @@ t.test('with DEMO_DATA=false the database starts empty', async t => {
 t.test('the configuration used by the seed script reads the same variables', async t => {
   const config = readConfig(isolatedEnv({ DATABASE_PORT: '3307' }))
   t.equal(connectionSettings(config).port, 3307)
+})
+
+t.test('every demo city is a valid city name for the API', async t => {
+  const pattern = new RegExp(CityName.pattern ?? '', 'u')
+  const invalid = demoLocations().filter(({ city }) => !pattern.test(city) || city.length > (CityName.maxLength ?? 0))
+  t.same(invalid, [])
 })
