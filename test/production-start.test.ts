@@ -1,0 +1,142 @@
+import { execFile, spawnSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import packageJson from '../package.json' with { type: 'json' }
+import { cleanUp, isolatedEnv } from './helper.ts'
+import { freePort } from './support/port-free.ts'
+import {
+  ROOT, composeAppEnvironment, healthcheck, imageCommand, instructionsOf, readDockerfile, stageEnvironment
+} from './support/process-deployment.ts'
+import { spawnServer, waitForStatus } from './support/process-server.ts'
+
+// The image's start, without Docker: its CMD, from its WORKDIR, on a build laid out as the
+// runtime stage lays it out, with the image's ENV and compose's app environment, pointed at
+// the local MariaDB and Redis. Then the seed's curl examples, as HTTP requests.
+
+t.setTimeout(180_000)
+
+const SEED_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
+const runtime = readDockerfile().at(-1)!
+const workdir = instructionsOf(runtime, 'WORKDIR').at(-1)?.args ?? '/'
+
+/**
+ * The runtime stage's /app: dist/ built as `npm run build` builds it, package.json,
+ * package-lock.json, and a node_modules that holds the production dependencies only.
+ * Outside the repository, so that module resolution cannot climb into the repository's
+ * node_modules: an import of a devDependency fails here as it would in the image.
+ */
+async function buildImageLayout (): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'nicaventas-image-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const app = join(root, ...workdir.split('/'))
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: ROOT })
+  cpSync(join(ROOT, 'db', 'migrations'), join(app, 'dist', 'db', 'migrations'), { recursive: true })
+  for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(app, file))
+  for (const name of Object.keys(packageJson.dependencies)) {
+    mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true })
+    symlinkSync(join(ROOT, 'node_modules', name), join(app, 'node_modules', name), 'dir')
+  }
+  return app
+}
+
+/** The image's command; its `node` is the node running the tests, the same major (test/dockerfile.test.ts). */
+const withThisNode = (command: string[]) => command.map((word, index) => index === 0 && word === 'node' ? process.execPath : word)
+
+/**
+ * What the container's environment would be: the image's ENV, overlaid with compose's app
+ * environment (its secrets given as .env would), overlaid with what points it at local servers.
+ */
+function containerEnvironment (local: Record<string, string>, port: number, secrets: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...stageEnvironment(runtime),
+    ...composeAppEnvironment(secrets),
+    PORT: String(port),
+    DATABASE_HOST: local.DATABASE_HOST as string,
+    DATABASE_PORT: local.DATABASE_PORT as string,
+    DATABASE_USER: local.DATABASE_USER as string,
+    DATABASE_PASSWORD: local.DATABASE_PASSWORD as string,
+    DATABASE_NAME: local.DATABASE_NAME as string,
+    CACHE_NAMESPACE: local.CACHE_NAMESPACE as string,
+    REDIS_LOCATION: local.REDIS_LOCATION as string,
+    REDIS_PORT: local.REDIS_PORT as string
+  }
+}
+
+let app = ''
+t.before(async () => { app = await buildImageLayout() })
+
+t.test('the image\'s start command with compose\'s environment serves the seed\'s curl examples', async t => {
+  const port = await freePort()
+  const local = isolatedEnv()
+  t.teardown(() => cleanUp(local))
+  // The local root account has no password; compose requires one, so a stand-in satisfies it before the local one replaces it.
+  const env = {
+    ...containerEnvironment(local, port, { API_TOKENS: `${SEED_TOKEN},a-rotated-token`, DATABASE_PASSWORD: 'stand-in' }),
+    API_TOKENS: `${SEED_TOKEN},a-rotated-token`
+  }
+  t.match(env, { NODE_ENV: 'production', DEMO_DATA: 'true' }, 'production mode, demo data, from compose')
+
+  const server = spawnServer(withThisNode(imageCommand(runtime)), { cwd: app, env })
+  t.teardown(() => server.stop(2000))
+  const base = `http://127.0.0.1:${port}`
+  await waitForStatus(server, `${base}/ready`, 200, 30_000)
+
+  const root = await fetch(`${base}/`)
+  t.equal(root.status, 200)
+  t.match(await root.json(), { id: 'Servicio NicaVentas - Disponibilidad de Ventas', version: packageJson.version })
+
+  // curl "localhost:8000/active?city=Managua&country=NI", twice
+  const first = await fetch(`${base}/active?city=Managua&country=NI`)
+  t.equal(first.status, 200)
+  t.same(await first.json(), { active: true, country: 'NI', city: 'Managua', redis_cache: 'miss' }, 'first: from MySQL')
+  const second = await fetch(`${base}/active?city=Managua&country=NI`)
+  t.same(await second.json(), { active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' }, 'again: from Redis')
+
+  // curl -d '{"city":"Managua", "country":"NI", "active":"False"}' -H "Content-Type: application/json" -H "Authorization: Bearer 2234hj…" -X PUT localhost:8000/active
+  const put = await fetch(`${base}/active`, {
+    method: 'PUT',
+    body: '{"city":"Managua", "country":"NI", "active":"False"}',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${SEED_TOKEN}` }
+  })
+  t.equal(put.status, 200)
+  t.match(await put.json(), { result: 'Ok', update: { country: 'NI', city: 'Managua', active: false } })
+
+  const after = await fetch(`${base}/active?city=Managua&country=NI`)
+  t.same(await after.json(), { active: false, country: 'NI', city: 'Managua', redis_cache: 'miss' }, 'after the update: from MySQL again')
+
+  const check = healthcheck(runtime).command
+  const probe = () => spawnSync(withThisNode(check)[0] as string, withThisNode(check).slice(1), { env: { PORT: String(port) }, timeout: 15_000 })
+  t.equal(probe().status, 0, 'the image\'s HEALTHCHECK passes against the running service')
+
+  const exit = await server.stop()
+  t.same(exit, { code: 0, signal: null }, 'SIGTERM: a clean exit')
+  t.equal(probe().status, 1, 'the HEALTHCHECK fails once the service is gone')
+
+  const output = server.output()
+  t.notMatch(output, SEED_TOKEN, 'the token is never logged')
+  const lines = output.split('\n').filter(line => line.trim() !== '')
+  t.ok(lines.length > 0 && lines.every(line => { try { JSON.parse(line); return true } catch { return false } }),
+    'production logs are JSON lines')
+})
+
+t.test('production refuses to start without API_TOKENS, naming it', async t => {
+  const local = isolatedEnv()
+  t.teardown(() => cleanUp(local))
+  for (const tokens of [undefined, '', ' , ']) {
+    const env = containerEnvironment(local, await freePort(), { API_TOKENS: 'stand-in', DATABASE_PASSWORD: 'stand-in' })
+    if (tokens === undefined) delete env.API_TOKENS
+    else env.API_TOKENS = tokens
+    const server = spawnServer(withThisNode(imageCommand(runtime)), { cwd: app, env })
+    t.teardown(() => server.stop(2000))
+    const stillRunning = setTimeout(() => { server.stop(2000).catch(() => {}) }, 30_000)
+    const exit = await server.exited
+    clearTimeout(stillRunning)
+    t.ok(exit.code !== null && exit.code !== 0, `API_TOKENS ${JSON.stringify(tokens)}: exits by itself, non-zero (${JSON.stringify(exit)})`)
+    t.match(server.output(), /API_TOKENS/, 'the output names API_TOKENS')
+  }
+})
