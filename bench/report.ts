@@ -1,0 +1,116 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { LoadMeasurement } from './load.ts'
+import type { StormResult } from './miss-storm.ts'
+
+export interface ScenarioRun extends LoadMeasurement {
+  scenario: 'baseline' | 'hit' | 'miss' | 'mixed'
+  /** For baseline and hit: which alternation round. */
+  round?: number
+  statuses: Record<string, number>
+  cacheOutcomes: Record<string, number>
+}
+
+export interface RatioSummary {
+  perRound: number[]
+  median: number
+  min: number
+  max: number
+}
+
+export interface BenchReport {
+  startedAt: string
+  machine: Record<string, string | number>
+  options: Record<string, string | number>
+  notes: string[]
+  runs: ScenarioRun[]
+  hitBaselineRatio: RatioSummary
+  /** The same ratio of requests per CPU-second of the server: what each request costs, whoever else wants the cores. */
+  hitBaselineCpuRatio: RatioSummary
+  storms: StormResult[]
+  servicePeakRssMb: number
+  baselinePeakRssMb: number
+  targets: Array<{ target: string, measured: string, met: boolean }>
+  failures: string[]
+}
+
+/** Requests per second of server CPU: the cost of a request, less sensitive than req/s to who else is using the cores. */
+export function requestsPerCpuSecond (run: LoadMeasurement): number {
+  return run.requestsPerSecond / (run.serverCpuPercent / 100)
+}
+
+const fixed = (value: number, digits = 0) => Number.isFinite(value) ? value.toFixed(digits) : '-'
+
+function percentages (counts: Record<string, number>): string {
+  const total = Object.values(counts).reduce((sum, count) => sum + count, 0)
+  if (total === 0) return '-'
+  return Object.entries(counts)
+    .sort(([, a], [, b]) => b - a)
+    .map(([key, count]) => `${key} ${fixed(100 * count / total, count === total ? 0 : 1)}%`)
+    .join(', ')
+}
+
+function table (header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map(row => (row[column] ?? '').length)))
+  const line = (cells: string[]) => cells.map((cell, column) => column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)).join('  ')
+  return [line(header), widths.map(width => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n')
+}
+
+/** The human-readable report: one table of runs, the ratio, the storms, the targets. */
+export function formatReport (report: BenchReport): string {
+  const runs = table(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'req/CPU-s', 'bench CPU', 'redis CPU', 'mysql CPU', 'peak RSS MB', 'redis_cache'],
+    report.runs.map(run => [
+      run.round === undefined ? run.scenario : `${run.scenario} #${run.round}`,
+      fixed(run.requestsPerSecond),
+      fixed(run.latencyP50Ms, 2),
+      fixed(run.latencyP99Ms, 2),
+      String(run.errors),
+      String(run.non2xx),
+      `${fixed(run.serverCpuPercent)}%`,
+      fixed(requestsPerCpuSecond(run)),
+      `${fixed(run.generatorCpuPercent)}%`,
+      `${fixed(run.neighbourCpuPercent.redis ?? Number.NaN)}%`,
+      `${fixed(run.neighbourCpuPercent.mysql ?? Number.NaN)}%`,
+      fixed(run.serverPeakRssMb, 1),
+      run.scenario === 'baseline' ? '(constant)' : percentages(run.cacheOutcomes)
+    ])
+  )
+  const ratio = report.hitBaselineRatio
+  const cpuRatio = report.hitBaselineCpuRatio
+  const storms = report.storms.map(storm =>
+    `  ${storm.location}: ${storm.requests} GETs in ${fixed(storm.durationMs)} ms -> ` +
+    `Com_select +${storm.queries.Com_select}, Com_stmt_execute +${storm.queries.Com_stmt_execute} ` +
+    `(idle noise over the same time: +${storm.idleNoise.Com_select} / +${storm.idleNoise.Com_stmt_execute}); ` +
+    `answers ${percentages(storm.statuses)}; ${percentages(storm.cacheOutcomes)}`)
+  return [
+    `nicaventas bench, ${report.startedAt}`,
+    ...Object.entries(report.machine).map(([key, value]) => `  ${key}: ${value}`),
+    `  options: ${Object.entries(report.options).map(([key, value]) => `${key}=${value}`).join(' ')}`,
+    '',
+    runs,
+    '',
+    `hit / baseline (req/s, per round): ${ratio.perRound.map(value => fixed(value, 3)).join(', ')}`,
+    `  median ${fixed(ratio.median, 3)}, spread ${fixed(ratio.min, 3)}–${fixed(ratio.max, 3)}`,
+    `hit / baseline (requests per server CPU-second, per round): ${cpuRatio.perRound.map(value => fixed(value, 3)).join(', ')}`,
+    `  median ${fixed(cpuRatio.median, 3)}, spread ${fixed(cpuRatio.min, 3)}–${fixed(cpuRatio.max, 3)}`,
+    `service peak RSS over the whole run (VmHWM): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB`,
+    '',
+    'miss storm (MySQL statements counted server-wide):',
+    ...storms,
+    '',
+    'targets (issue 5):',
+    ...report.targets.map(({ target, measured, met }) => `  ${met ? 'met    ' : 'NOT MET'}  ${target}: ${measured}`),
+    '',
+    'notes:',
+    ...report.notes.map(note => `  - ${note}`)
+  ].join('\n')
+}
+
+/** Writes the report as JSON under bench-results/, named by its start time; returns the path. */
+export async function writeReport (report: BenchReport, directory: string): Promise<string> {
+  await mkdir(directory, { recursive: true })
+  const path = join(directory, `${report.startedAt.replace(/[:.]/g, '-')}.json`)
+  await writeFile(path, JSON.stringify(report, null, 2) + '\n')
+  return path
+}

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import type autocannon from 'autocannon'
+import type { Redis } from 'ioredis'
+import type { Connection, RowDataPacket } from 'mysql2/promise'
+import { stopAllChildren } from './children.ts'
+import { connectToMysql, connectToRedis, dropBenchData } from './infrastructure.ts'
+import { measureLoad } from './load.ts'
+import { localServerPids } from './local-servers.ts'
+import { benchLocations, type BenchLocation } from './locations.ts'
+import { missStorm, type StormResult } from './miss-storm.ts'
+import { readBenchOptions } from './options.ts'
+import { peakRssMb } from './process-stats.ts'
+import { formatReport, requestsPerCpuSecond, writeReport, type BenchReport, type RatioSummary, type ScenarioRun } from './report.ts'
+import { invalidatingGets, mixedRequests, rotatingGets } from './requests.ts'
+import { ResponseTally, share } from './response-tally.ts'
+import { median } from './statistics.ts'
+import { startBaseline, startService, type Target } from './targets.ts'
+import { warmCache } from './warm-cache.ts'
+
+const DATABASE_NAME = 'nicaventas_bench'
+const NAMESPACE = 'nicaventas_bench'
+const RESULTS_DIRECTORY = join(import.meta.dirname, '..', 'bench-results')
+/** Below this, the miss scenario is not measuring misses (e.g. the service's key layout changed). */
+const MIN_MISS_RATIO = 0.9
+const STORMS = 3
+const TARGET_RATIO = 0.8
+const TARGET_P99_MS = 10
+const TARGET_RSS_MB = 150
+
+const options = readBenchOptions(process.argv.slice(2))
+const startedAt = new Date().toISOString()
+const failures: string[] = []
+/** Local Redis and MariaDB processes, whose CPU share each measured run reports. */
+const localServers: Record<string, number> = {}
+
+let cleaning: Promise<void> | undefined
+/** Stops every child and removes the bench's database and keys; safe to call from any exit path, once. */
+async function cleanUp (): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAllChildren()
+    await dropBenchData(DATABASE_NAME, NAMESPACE)
+      .catch((error: Error) => console.error(`could not drop ${DATABASE_NAME} / ${NAMESPACE}:* : ${error.message}`))
+  })()
+  await cleaning
+}
+
+function abort (reason: string): void {
+  console.error(`\nBENCH ABORTED: ${reason}; stopping the servers and cleaning up`)
+  cleanUp().finally(() => process.exit(1))
+}
+process.once('SIGINT', () => abort('interrupted (SIGINT)'))
+process.once('SIGTERM', () => abort('terminated (SIGTERM)'))
+
+// Everything is bounded: twice the planned time plus start-up, then we stop whatever is hanging.
+const plannedSeconds = options.rounds * 2 * options.duration + 2 * options.duration + 4 * options.warmup + STORMS * 5
+setTimeout(() => abort(`still running after ${2 * plannedSeconds + 120} s (planned about ${plannedSeconds} s of load)`), (2 * plannedSeconds + 120) * 1000).unref()
+
+type RequestsFor = (tally: ResponseTally) => autocannon.Request[]
+
+async function warmUp (target: Target, requestsFor: RequestsFor): Promise<void> {
+  await measureLoad({
+    url: target.baseUrl,
+    connections: options.connections,
+    durationSeconds: options.warmup,
+    requests: requestsFor(new ResponseTally()),
+    serverPid: target.child.pid,
+    neighbourPids: {}
+  })
+}
+
+/** One measured run; unexpected answers or connection errors are recorded as failures. */
+async function measure (scenario: ScenarioRun['scenario'], target: Target, requestsFor: RequestsFor, expected: string[], round?: number): Promise<ScenarioRun> {
+  const tally = new ResponseTally()
+  const measurement = await measureLoad({
+    url: target.baseUrl,
+    connections: options.connections,
+    durationSeconds: options.duration,
+    requests: requestsFor(tally),
+    serverPid: target.child.pid,
+    neighbourPids: localServers
+  })
+  const label = round === undefined ? scenario : `${scenario} #${round}`
+  if (measurement.errors > 0) failures.push(`${label}: ${measurement.errors} connection errors (${measurement.timeouts} timeouts)`)
+  const unexpected = tally.unexpected(expected)
+  if (unexpected.length > 0) failures.push(`${label}: unexpected answers ${unexpected.join(', ')} (expected only ${expected.join(', ')})`)
+  console.error(`  ${label}: ${measurement.requestsPerSecond.toFixed(0)} req/s, p99 ${measurement.latencyP99Ms.toFixed(2)} ms`)
+  return { scenario, round, ...measurement, statuses: tally.statuses, cacheOutcomes: tally.cacheOutcomes }
+}
+
+/** Baseline and hit alternate, and swap which goes first each round, so drift on a noisy machine hits both alike. */
+async function alternateBaselineAndHit (baseline: Target, service: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
+  const gets: RequestsFor = tally => rotatingGets(locations, tally)
+  console.error(`warming up the bare server and the hit path (${options.warmup} s each)`)
+  await warmUp(baseline, gets)
+  await warmUp(service, gets)
+  const runs: ScenarioRun[] = []
+  for (let round = 1; round <= options.rounds; round++) {
+    const pair = [
+      () => measure('baseline', baseline, gets, ['GET 200'], round),
+      () => measure('hit', service, gets, ['GET 200'], round)
+    ]
+    for (const run of round % 2 === 1 ? pair : pair.reverse()) runs.push(await run())
+  }
+  return runs
+}
+
+function ratioSummary (runs: ScenarioRun[], rate: (run: ScenarioRun) => number): RatioSummary {
+  const perRound = Array.from({ length: options.rounds }, (_, index) => {
+    const roundRate = (scenario: string) => {
+      const run = runs.find(candidate => candidate.scenario === scenario && candidate.round === index + 1)
+      return run === undefined ? Number.NaN : rate(run)
+    }
+    return roundRate('hit') / roundRate('baseline')
+  })
+  return { perRound, median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) }
+}
+
+async function measureMisses (service: Target, locations: BenchLocation[], redis: Redis): Promise<ScenarioRun> {
+  const redisErrors: string[] = []
+  const requestsFor: RequestsFor = tally => invalidatingGets(locations, tally, redis, error => redisErrors.push(error.message))
+  console.error(`miss: warming up (${options.warmup} s), then measuring`)
+  await warmUp(service, requestsFor)
+  const run = await measure('miss', service, requestsFor, ['GET 200'])
+  if (redisErrors.length > 0) failures.push(`miss: the bench could not delete keys ${redisErrors.length} times (${redisErrors[0]})`)
+  const missRatio = share(run.cacheOutcomes, 'miss')
+  if (missRatio < MIN_MISS_RATIO) {
+    failures.push(`miss: only ${(100 * missRatio).toFixed(1)}% of answers were misses; has the cache key layout in bench/locations.ts drifted from services/availability-cache.ts?`)
+  }
+  return run
+}
+
+async function measureMixed (service: Target, locations: BenchLocation[], token: string): Promise<ScenarioRun> {
+  const requestsFor: RequestsFor = tally => mixedRequests(locations, tally, token)
+  console.error(`mixed: warming up (${options.warmup} s), then measuring`)
+  await warmUp(service, requestsFor)
+  return await measure('mixed', service, requestsFor, ['GET 200', 'PUT 200'])
+}
+
+async function measureStorms (service: Target, locations: BenchLocation[], token: string, mysql: Connection): Promise<StormResult[]> {
+  const storms: StormResult[] = []
+  // Spread over the list so each storm hits a different location, one not touched just before.
+  for (let index = 0; index < STORMS; index++) {
+    const location = locations[Math.floor((index + 0.5) * locations.length / STORMS)] as BenchLocation
+    const storm = await missStorm({ baseUrl: service.baseUrl, token, location, requests: options.stormRequests, mysql })
+    console.error(`  storm on ${storm.location}: Com_select +${storm.queries.Com_select} (idle noise +${storm.idleNoise.Com_select})`)
+    const unexpected = Object.entries(storm.statuses).filter(([key]) => key !== 'GET 200')
+    if (unexpected.length > 0) failures.push(`miss storm on ${storm.location}: unexpected answers ${unexpected.map(([key, count]) => `${count} × ${key}`).join(', ')}`)
+    storms.push(storm)
+  }
+  return storms
+}
+
+async function machine (mysql: Connection, redis: Redis): Promise<BenchReport['machine']> {
+  const [[version]] = await mysql.query<RowDataPacket[]>('SELECT VERSION() AS version')
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown'
+  return {
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    mariadb: String(version?.version),
+    redis: redisVersion
+  }
+}
+
+function targetsMet (runs: ScenarioRun[], ratio: RatioSummary, servicePeakMb: number): BenchReport['targets'] {
+  const worstHitP99 = Math.max(...runs.filter(run => run.scenario === 'hit').map(run => run.latencyP99Ms))
+  return [
+    { target: `hit / baseline >= ${TARGET_RATIO}`, measured: `median ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})`, met: ratio.median >= TARGET_RATIO },
+    { target: `hit p99 < ${TARGET_P99_MS} ms at 64 connections`, measured: `worst round ${worstHitP99.toFixed(2)} ms at ${options.connections} connections`, met: worstHitP99 < TARGET_P99_MS && options.connections === 64 },
+    { target: `service peak RSS < ${TARGET_RSS_MB} MB`, measured: `${servicePeakMb.toFixed(1)} MB`, met: servicePeakMb < TARGET_RSS_MB }
+  ]
+}
+
+function notes (): string[] {
+  return [
+    `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"`,
+    options.baselineLog === 'off'
+      ? 'the bare server logs nothing: it is the ceiling for any Fastify route, so the ratio charges our request logging (two lines per request at info) to our route; --baseline-log info shows the ratio without that cost'
+      : 'the bare server logs at info like the service (two request lines each): the ratio leaves out the cost of request logging',
+    'the service runs as in production (node dist/server.js, NODE_ENV=production, LOG_LEVEL=info) with its stdout sent to /dev/null: log writes are paid, a log collector reading them is not',
+    'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',
+    'miss: the bench deletes a location\'s cache keys as its answer arrives (the service filled them before answering), and the same location comes back a lap of the location list later',
+    'mixed: each connection sends 19 GETs then one authenticated PUT writing the location\'s current value (5% writes, each invalidating its key)',
+    'miss storm: MySQL counters are server-wide (SHOW GLOBAL STATUS), so anything else using this MariaDB adds to them; the idle window measures that noise'
+  ]
+}
+
+async function main (): Promise<number> {
+  console.error(`bench: ${options.rounds} rounds of baseline/hit, ${options.duration} s each at ${options.connections} connections, then miss, mixed and ${STORMS} miss storms`)
+  await dropBenchData(DATABASE_NAME, NAMESPACE)
+  const token = randomBytes(24).toString('base64url')
+  const mysql = await connectToMysql()
+  const redis = connectToRedis()
+  try {
+    Object.assign(localServers, await localServerPids(mysql, redis))
+    const [service, baseline] = await Promise.all([
+      startService({ databaseName: DATABASE_NAME, namespace: NAMESPACE, token }),
+      startBaseline(options.baselineLog)
+    ])
+    const warm = await warmCache(service.baseUrl, benchLocations(NAMESPACE))
+    if (warm.unreadable.length > 0) failures.push(`the service cannot read ${warm.unreadable.length} demo locations (left out of the scenarios): ${warm.unreadable.join('; ')}`)
+    const locations = warm.readable
+    console.error(`service ready with ${locations.length} demo locations cached`)
+
+    const runs = await alternateBaselineAndHit(baseline, service, locations)
+    runs.push(await measureMisses(service, locations, redis))
+    runs.push(await measureMixed(service, locations, token))
+    console.error(`miss storms: ${options.stormRequests} concurrent GETs each`)
+    const storms = await measureStorms(service, locations, token, mysql)
+
+    const ratio = ratioSummary(runs, run => run.requestsPerSecond)
+    const servicePeakRss = peakRssMb(service.child.pid)
+    const report: BenchReport = {
+      startedAt,
+      machine: await machine(mysql, redis),
+      options: { ...options },
+      notes: notes(),
+      runs,
+      hitBaselineRatio: ratio,
+      hitBaselineCpuRatio: ratioSummary(runs, requestsPerCpuSecond),
+      storms,
+      servicePeakRssMb: servicePeakRss,
+      baselinePeakRssMb: peakRssMb(baseline.child.pid),
+      targets: targetsMet(runs, ratio, servicePeakRss),
+      failures
+    }
+    console.log(`\n${formatReport(report)}`)
+    console.log(`\nJSON: ${await writeReport(report, RESULTS_DIRECTORY)}`)
+  } finally {
+    await mysql.end()
+    await redis.quit()
+    await cleanUp()
+  }
+  if (failures.length === 0) return 0
+  console.error(`\nBENCH FAILED: ${failures.length} problem(s); the numbers above may not mean what they say:`)
+  for (const failure of failures) console.error(`  ✗ ${failure}`)
+  return 1
+}
+
+main().then(code => process.exit(code), async (error: Error) => {
+  console.error(`\nBENCH FAILED: ${error.stack ?? error.message}`)
+  await cleanUp()
+  process.exit(1)
+})

@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+import { freePort, startNode, waitUntilServing, type Child } from './children.ts'
+import { infrastructure } from './infrastructure.ts'
+
+export interface Target {
+  child: Child
+  baseUrl: string
+}
+
+const ROOT = join(import.meta.dirname, '..')
+
+export interface ServiceSettings {
+  databaseName: string
+  namespace: string
+  token: string
+  /** Node flags before the script, e.g. --cpu-prof. */
+  nodeFlags?: string[]
+}
+
+/**
+ * The built service as production runs it (`node dist/server.js`), with
+ * only the variables below: nothing from the caller's environment changes
+ * what is measured. Ready when GET /ready answers 200 (MySQL reachable,
+ * migrations and demo data done).
+ */
+export async function startService (settings: ServiceSettings): Promise<Target> {
+  const port = await freePort()
+  const child = startNode('service', [...settings.nodeFlags ?? [], join(ROOT, 'dist', 'server.js')], {
+    PATH: process.env.PATH ?? '',
+    ...infrastructure,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    API_TOKENS: settings.token,
+    DEMO_DATA: 'true',
+    DATABASE_NAME: settings.databaseName,
+    CACHE_NAMESPACE: settings.namespace
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}/ready`)
+  return { child, baseUrl }
+}
+
+/** The bare Fastify server (bench/baseline-server.ts), logging off or at info. */
+export async function startBaseline (log: 'off' | 'info'): Promise<Target> {
+  const port = await freePort()
+  const child = startNode('bare server', [join(ROOT, 'bench', 'baseline-server.ts')], {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    BASELINE_LOG: log
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}/active`)
+  return { child, baseUrl }
+}
