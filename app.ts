@@ -9,6 +9,7 @@ import metrics from './plugins/metrics.ts'
 import { loggerOptions } from './plugins/logger-options.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
+import requestLog from './plugins/request-log.ts'
 import sensible from './plugins/sensible.ts'
 import openApi from './plugins/swagger.ts'
 import readRoutes from './routes/active/read.ts'
@@ -31,6 +32,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
+    // plugins/request-log.ts logs one line per request instead.
+    disableRequestLogging: true,
     // A proxy's (or client's) id ties our log lines to theirs; otherwise we make one.
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -54,6 +57,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(config, { config: options.config })
   await app.register(sensible)
   await app.register(errorHandler)
+  await app.register(requestLog)
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)

@@ -73,3 +73,24 @@ t.test('production refuses to start without API_TOKENS', async t => {
   t.not(code, 0)
   t.match(server.output(), /API_TOKENS is not set/)
 })
+
+t.test('one log line per request: failures and slow answers at info, the rest at debug', async t => {
+  for (const [level, expectsSuccessLine] of [['info', false], ['debug', true]] as const) {
+    const port = await freePort()
+    const env = isolatedEnv({ LOG_LEVEL: level, PORT: String(port), HOST: '127.0.0.1' })
+    t.teardown(() => cleanUp(env))
+    const server = startServer(env)
+    t.teardown(() => { server.child.kill('SIGKILL') })
+    await waitForListening(port)
+    await fetch(`http://127.0.0.1:${port}/active?country=NI&city=Managua`, { headers: { 'x-request-id': 'found-1' } })
+    await fetch(`http://127.0.0.1:${port}/active?country=NI&city=Nowhere`, { headers: { 'x-request-id': 'missing-1' } })
+    server.child.kill('SIGTERM')
+    await server.exited
+    const lines = server.output().split('\n').filter(line => line.includes('"request completed"'))
+    const found = lines.filter(line => line.includes('"reqId":"found-1"'))
+    const missing = lines.filter(line => line.includes('"reqId":"missing-1"'))
+    t.equal(missing.length, 1, `${level}: the 404 is logged once`)
+    t.match(missing[0], /"statusCode":404/)
+    t.equal(found.length, expectsSuccessLine ? 1 : 0, `${level}: the 200 is ${expectsSuccessLine ? '' : 'not '}logged`)
+  }
+})
