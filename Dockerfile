@@ -17,6 +17,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 # What tsconfig.build.json compiles (test/dockerfile.test.ts checks the two lists agree).
 COPY tsconfig.json tsconfig.build.json ./
 COPY *.ts ./
+COPY logging logging
 COPY plugins plugins
 COPY routes routes
 COPY schemas schemas

@@ -6,10 +6,8 @@ import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
 import metrics from './plugins/metrics.ts'
-import { loggerOptions } from './plugins/logger-options.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
-import requestLog from './plugins/request-log.ts'
 import sensible from './plugins/sensible.ts'
 import openApi from './plugins/swagger.ts'
 import readRoutes from './routes/active/read.ts'
@@ -19,6 +17,8 @@ import rootRoute from './routes/root.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 import { customFormats } from './schemas/formats.ts'
 import { validationError } from './schemas/validation-error.ts'
+import { loggerOptions } from './logging/logger-options.ts'
+import { RequestLogController } from './logging/request-log-controller.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
@@ -32,8 +32,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
-    // plugins/request-log.ts logs one line per request instead.
-    disableRequestLogging: true,
+    logController: new RequestLogController(),
     // A proxy's (or client's) id ties our log lines to theirs; otherwise we make one.
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -57,7 +56,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(config, { config: options.config })
   await app.register(sensible)
   await app.register(errorHandler)
-  await app.register(requestLog)
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)

@@ -59,20 +59,8 @@ export default fp(async function metricsPlugin (fastify) {
 
   // fastify-metrics is CommonJS with an ES default export: under NodeNext its plugin is `.default`.
   await fastify.register(fastifyMetrics.default, {
-    endpoint: {
-      url: '/metrics',
-      method: 'GET',
-      logLevel: 'warn',
-      schema: {
-        tags: ['service'],
-        operationId: 'getMetrics',
-        security: [],
-        summary: 'Prometheus metrics',
-        produces: ['text/plain'],
-        response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
-      },
-      handler: () => {}
-    },
+    // Our own route below: it serves this app's registry only, and carries a schema for the docs.
+    endpoint: null,
     defaultMetrics: { enabled: true, register: registry },
     routeMetrics: {
       enabled: { histogram: true, summary: false },
@@ -81,5 +69,19 @@ export default fp(async function metricsPlugin (fastify) {
         summary: { registers: [registry] }
       }
     }
+  })
+
+  fastify.get('/metrics', {
+    logLevel: 'warn',
+    schema: {
+      tags: ['service'],
+      operationId: 'getMetrics',
+      security: [],
+      summary: 'Prometheus metrics',
+      produces: ['text/plain'],
+      response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
+    }
+  }, async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics())
   })
 }, { name: 'metrics', dependencies: ['availability'] })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readConfig } from '../plugins/config.ts'
-import { loggerOptions } from '../plugins/logger-options.ts'
+import { loggerOptions } from '../logging/logger-options.ts'
 import { build } from './helper.ts'
 
 t.test('defaults suit a developer machine with local MariaDB/MySQL and Redis', async t => {
