@@ -5,6 +5,7 @@ import availability, { type AvailabilityPluginOptions } from './plugins/availabi
 import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
+import gracefulClose from './plugins/graceful-close.ts'
 import metrics from './plugins/metrics.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
@@ -56,6 +57,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(config, { config: options.config })
   await app.register(sensible)
   await app.register(errorHandler)
+  await app.register(gracefulClose)
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)

@@ -92,6 +92,9 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
   const flightKey = (id: LocationId) => `${id.country}:${id.cityKey}`
   const keyPrefix = (id: LocationId) => `${options.namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
 
+  // Entries hold JSON null for a location that does not exist.
+  const parseEntry = (value: string): LocationData | undefined => JSON.parse(value) ?? undefined
+
   function onRedisError (error: unknown, action: string): void {
     options.log.warn({ err: error }, `Redis unavailable while ${action}; answering from MySQL`)
   }
@@ -108,7 +111,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     } catch (error) {
       redis.availabilityRelease(`${prefix}:entry`, `${prefix}:lease`, token).catch(() => {})
       if (isDatabaseUnavailable(error) && staleValue !== null) {
-        return { location: JSON.parse(staleValue) ?? undefined, outcome: 'stale' }
+        return { location: parseEntry(staleValue), outcome: 'stale' }
       }
       throw error
     }
@@ -141,7 +144,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
         return await readFromDatabase(id, 'bypass')
       }
       const [state, value] = reply
-      if (state === 'hit') return { location: JSON.parse(value as string) ?? undefined, outcome: 'hit' }
+      if (state === 'hit') return { location: parseEntry(value as string), outcome: 'hit' }
       if (state === 'lease') return await fillFromDatabase(id, token, value)
       // Another reader, maybe in another process, is filling this key: wait for it, within the lease.
       if (Date.now() >= deadline) return await readFromDatabase(id, 'miss')
@@ -168,12 +171,20 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     await redis.del(`${prefix}:entry`, `${prefix}:lease`)
   }
 
+  /**
+   * Clears a pending invalidation once a delete sent after it succeeded; one
+   * that a later write queued while the delete was on its way stays pending.
+   */
+  function settle (key: string, pendingWhenSent: LocationId | undefined): void {
+    if (pending.get(key) === pendingWhenSent) pending.delete(key)
+  }
+
   async function retryPending (): Promise<void> {
     retryTimer = undefined
     for (const [key, id] of pending) {
       try {
         await deleteKeys(id)
-        pending.delete(key)
+        settle(key, id)
       } catch {
         break
       }
@@ -205,9 +216,10 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
 
     async invalidate (id) {
       const key = flightKey(id)
+      const pendingWhenSent = pending.get(key)
       try {
         await deleteKeys(id)
-        pending.delete(key)
+        settle(key, pendingWhenSent)
         stats.invalidations.done++
       } catch (error) {
         stats.invalidations.failed++
