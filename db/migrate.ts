@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import mysql from 'mysql2/promise'
+import mysql, { type RowDataPacket } from 'mysql2/promise'
 import Postgrator from 'postgrator'
 import type { Config } from '../plugins/config.ts'
 import { connectionSettings } from './connection-settings.ts'
@@ -8,7 +8,6 @@ const MIGRATIONS = join(import.meta.dirname, 'migrations', '*')
 // Replicas starting together take turns, so each migration runs once.
 const LOCK_NAME = 'nicaventas_migrations'
 const LOCK_WAIT_SECONDS = 60
-const ER_DBACCESS_DENIED_ERROR = 1044
 
 /**
  * Creates the database when it is missing (and the user may), then applies
@@ -17,11 +16,10 @@ const ER_DBACCESS_DENIED_ERROR = 1044
 export async function migrate (config: Config): Promise<number> {
   const connection = await mysql.createConnection(connectionSettings(config))
   try {
-    try {
-      await connection.query(`CREATE DATABASE IF NOT EXISTS ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
-    } catch (error) {
-      // A user without CREATE rights can still use a database an administrator made.
-      if ((error as { errno?: number }).errno !== ER_DBACCESS_DENIED_ERROR) throw error
+    // Only a missing database is created, so a user without CREATE rights can use one an administrator made.
+    const [existing] = await connection.query<RowDataPacket[]>('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [config.DATABASE_NAME])
+    if (existing.length === 0) {
+      await connection.query(`CREATE DATABASE ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     }
     await connection.changeUser({ database: config.DATABASE_NAME })
     await connection.query('SELECT GET_LOCK(?, ?)', [LOCK_NAME, LOCK_WAIT_SECONDS])

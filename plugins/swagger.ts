@@ -30,9 +30,9 @@ export default fp(async function openApi (fastify) {
         }
       }
     },
-    // Shared schemas keep their own names ("ErrorResponse") in components.
+    // Shared schemas (added with addSchema, so they all have an $id) keep their names in components.
     refResolver: {
-      buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}`
+      buildLocalReference: (json) => String(json.$id)
     }
   })
   await fastify.register(swaggerUi, { routePrefix: '/docs' })
