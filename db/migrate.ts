@@ -16,10 +16,11 @@ const LOCK_WAIT_SECONDS = 60
 export async function migrate (config: Config): Promise<number> {
   const connection = await mysql.createConnection(connectionSettings(config))
   try {
-    // Only a missing database is created, so a user without CREATE rights can use one an administrator made.
+    // Only a missing database is created, so a user without CREATE rights can use one an administrator made;
+    // IF NOT EXISTS because replicas starting together may both find it missing.
     const [existing] = await connection.query<RowDataPacket[]>('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [config.DATABASE_NAME])
     if (existing.length === 0) {
-      await connection.query(`CREATE DATABASE ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
+      await connection.query(`CREATE DATABASE IF NOT EXISTS ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     }
     await connection.changeUser({ database: config.DATABASE_NAME })
     await connection.query('SELECT GET_LOCK(?, ?)', [LOCK_NAME, LOCK_WAIT_SECONDS])

@@ -46,6 +46,24 @@ export interface AvailabilityCache {
 }
 
 const KEY_VERSION = 'v1'
+
+export interface CacheKeys {
+  value: string
+  stale: string
+  lease: string
+}
+
+/**
+ * A location's keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:value|stale|lease`.
+ * The country is always two letters and city keys carry no braces, so no two
+ * locations share a key, and the braces (a Redis Cluster hash tag) keep a
+ * location's keys in one slot.
+ */
+export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
+  const prefix = `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+}
+
 const LEASE_POLL_MS = 5
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 2000
@@ -53,11 +71,9 @@ const RETRY_MAX_MS = 2000
 /**
  * The cache-aside protocol, in one place.
  *
- * Keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:entry` holds the JSON value and
- * when it stops being fresh; `...:lease` names the one reader allowed to fill
- * it. The country is always two letters and city keys carry no braces, so no
- * two locations share a key, and the braces keep both keys of a location in
- * one Redis Cluster slot.
+ * `value` holds the answer as JSON for the TTL, so a hit is one plain GET;
+ * `stale` holds the same answer for the TTL plus the grace period, served
+ * only while MySQL is down; `lease` names the one reader allowed to fill.
  *
  * Guarantees:
  * - no stale set: a fill succeeds only if no write deleted the lease since the
@@ -90,7 +106,6 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
   let closed = false
 
   const flightKey = (id: LocationId) => `${id.country}:${id.cityKey}`
-  const keyPrefix = (id: LocationId) => `${options.namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
 
   // Entries hold JSON null for a location that does not exist.
   const parseEntry = (value: string): LocationData | undefined => JSON.parse(value) ?? undefined
@@ -103,13 +118,12 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     return { location: await store.find(id), outcome }
   }
 
-  async function fillFromDatabase (id: LocationId, token: string, staleValue: string | null): Promise<CacheRead> {
-    const prefix = keyPrefix(id)
+  async function fillFromDatabase (id: LocationId, keys: CacheKeys, token: string, staleValue: string | null): Promise<CacheRead> {
     let location: LocationData | undefined
     try {
       location = await store.find(id)
     } catch (error) {
-      redis.availabilityRelease(`${prefix}:entry`, `${prefix}:lease`, token).catch(() => {})
+      redis.availabilityRelease(keys.lease, token).catch(() => {})
       if (isDatabaseUnavailable(error) && staleValue !== null) {
         return { location: parseEntry(staleValue), outcome: 'stale' }
       }
@@ -121,7 +135,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
       const value = JSON.stringify(location ?? null)
       const [fresh, keep] = location === undefined ? [negativeMs, negativeMs] : [freshMs, keepMs]
       try {
-        const stored = await redis.availabilityFill(`${prefix}:entry`, `${prefix}:lease`, token, value, fresh, keep)
+        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, token, value, fresh, keep)
         if (stored === 1) stats.fills.stored++
         else stats.fills.refused++
       } catch (error) {
@@ -131,33 +145,32 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     return { location, outcome: 'miss' }
   }
 
-  async function readThrough (id: LocationId): Promise<CacheRead> {
-    const prefix = keyPrefix(id)
+  /** After a miss: take the lease and fill, or wait for whoever holds it. */
+  async function readThrough (id: LocationId, keys: CacheKeys): Promise<CacheRead> {
     const token = `${tokenPrefix}:${++tokenCounter}`
     const deadline = Date.now() + options.leaseMs
     for (;;) {
       let reply: [string, string | null]
       try {
-        reply = await redis.availabilityRead(`${prefix}:entry`, `${prefix}:lease`, token, options.leaseMs)
+        reply = await redis.availabilityRead(keys.value, keys.stale, keys.lease, token, options.leaseMs)
       } catch (error) {
         onRedisError(error, 'reading the cache')
         return await readFromDatabase(id, 'bypass')
       }
       const [state, value] = reply
       if (state === 'hit') return { location: parseEntry(value as string), outcome: 'hit' }
-      if (state === 'lease') return await fillFromDatabase(id, token, value)
+      if (state === 'lease') return await fillFromDatabase(id, keys, token, value)
       // Another reader, maybe in another process, is filling this key: wait for it, within the lease.
       if (Date.now() >= deadline) return await readFromDatabase(id, 'miss')
       await sleep(LEASE_POLL_MS)
     }
   }
 
-  function sharedRead (id: LocationId): Promise<CacheRead> {
-    const key = flightKey(id)
-    if (pending.has(key)) return readFromDatabase(id, 'bypass')
+  /** Concurrent misses of one key in this process share one read. */
+  function joinFlight (key: string, read: () => Promise<CacheRead>): Promise<CacheRead> {
     let flight = flights.get(key)
     if (flight === undefined) {
-      const started = readThrough(id).finally(() => {
+      const started = read().finally(() => {
         if (flights.get(key) === started) flights.delete(key)
       })
       flights.set(key, started)
@@ -166,9 +179,25 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     return flight
   }
 
+  async function lookup (id: LocationId): Promise<CacheRead> {
+    const key = flightKey(id)
+    if (pending.has(key)) return await readFromDatabase(id, 'bypass')
+    const keys = cacheKeys(options.namespace, id)
+    let value: string | null
+    try {
+      value = await redis.get(keys.value)
+    } catch (error) {
+      onRedisError(error, 'reading the cache')
+      return await joinFlight(key, () => readFromDatabase(id, 'bypass'))
+    }
+    // The hot path: every write deletes the value before it is acknowledged, so a value found is current.
+    if (value !== null) return { location: parseEntry(value), outcome: 'hit' }
+    return await joinFlight(key, () => readThrough(id, keys))
+  }
+
   async function deleteKeys (id: LocationId): Promise<void> {
-    const prefix = keyPrefix(id)
-    await redis.del(`${prefix}:entry`, `${prefix}:lease`)
+    const keys = cacheKeys(options.namespace, id)
+    await redis.del(keys.value, keys.stale, keys.lease)
   }
 
   /**
@@ -209,7 +238,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
 
   return {
     async read (id) {
-      const result = await sharedRead(id)
+      const result = await lookup(id)
       stats.outcomes[result.outcome]++
       return result
     },

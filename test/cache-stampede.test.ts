@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { cacheKeys } from '../services/availability-cache.ts'
+import { locationId } from '../services/location.ts'
 import { AUTH, build } from './helper.ts'
 
 const get = (city: string) => ({ method: 'GET' as const, url: `/active?country=NI&city=${city}` })
@@ -101,7 +103,7 @@ t.test('a lease whose holder never fills delays other readers by the lease time 
   const redis = new Redis({ host: app.config.REDIS_LOCATION, port: app.config.REDIS_PORT })
   t.teardown(() => redis.quit())
   // As a reader in an instance that crashed after taking the lease would leave it.
-  await redis.set(`${app.config.CACHE_NAMESPACE}:v1:{NI:rivas}:lease`, 'crashed-reader', 'PX', 60_000)
+  await redis.set(cacheKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Rivas')).lease, 'crashed-reader', 'PX', 60_000)
 
   const started = performance.now()
   const response = await app.inject(get('Rivas'))

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { AppOptions } from '../app.ts'
+import { cacheKeys } from '../services/availability-cache.ts'
+import { locationId } from '../services/location.ts'
 import { build } from './helper.ts'
 import { startRedisServer, type RedisServer } from './support/redis-server.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
@@ -90,8 +92,8 @@ t.test('Redis cut off with its data kept: an entry cached before the outage and 
   t.equal(app.availabilityCache.pendingInvalidations, 1)
   const direct = new Redis({ port: redisServer.port, lazyConnect: true })
   t.teardown(() => direct.disconnect())
-  const entry = `${app.config.CACHE_NAMESPACE}:v1:{NI:managua}:entry`
-  t.match(await direct.hget(entry, 'v'), /"active":true/, 'the old entry is still in Redis')
+  const entry = cacheKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value
+  t.match(await direct.get(entry), /"active":true/, 'the old entry is still in Redis')
   // Long enough for the client's reconnection backoff to grow.
   const outageEnds = Date.now() + 1500
   const duringOutage = new Set<string>()
@@ -116,7 +118,7 @@ t.test('Redis cut off with its data kept: an entry cached before the outage and 
   t.equal(app.availabilityCache.pendingInvalidations, 0, 'the invalidation reached Redis')
   t.notOk(answers.has('true hit'), 'the entry from before the outage was never served')
   t.ok(answers.has('false hit'), 'the cache serves again')
-  t.equal(await direct.hget(entry, 'v'), JSON.stringify({ country: 'NI', city: 'Managua', active: false }))
+  t.equal(await direct.get(entry), JSON.stringify({ country: 'NI', city: 'Managua', active: false }))
 })
 
 t.test('Redis frozen: every request waits at most the command timeout, and nothing stale is served after', async t => {
@@ -174,4 +176,28 @@ t.test('Redis lost between a reader\'s MySQL read and its fill: the reader still
   const { app, client } = await appOn(t, redisServer, { options: { afterDatabaseRead: () => redisServer.kill() } })
   t.same((await client.get('NI', 'Managua')).body, { active: true, country: 'NI', city: 'Managua', redis_cache: 'miss' })
   t.same(app.availabilityCache.stats.fills, { stored: 0, refused: 0 }, 'nothing was filled')
+})
+
+t.test('Redis pausing writes (as during a failover): reads still answer from MySQL in time, writes still commit, nothing stale after', async t => {
+  const redisServer = await startRedisServer()
+  const { app, client } = await appOn(t, redisServer)
+  const direct = new Redis({ port: redisServer.port })
+  t.teardown(() => direct.quit())
+  t.equal((await client.get('NI', 'Granada')).body?.redis_cache, 'miss')
+  t.equal((await client.get('NI', 'Granada')).body?.redis_cache, 'hit')
+
+  // Reads (a plain GET) go on; the lease script and every delete wait for the pause to end.
+  await direct.client('PAUSE', 3000, 'WRITE')
+  client.resetWorst()
+  const cold = await client.get('NI', 'Masaya')
+  t.same(cold.body, { active: false, country: 'NI', city: 'Masaya', redis_cache: 'bypass' }, 'a miss cannot take the lease: answered from MySQL')
+  t.equal((await client.put('NI', 'Granada', true)).status, 200, 'the write commits')
+  t.equal(app.availabilityCache.pendingInvalidations, 1, 'its invalidation waits for Redis')
+  t.same((await client.get('NI', 'Granada')).body, { active: true, country: 'NI', city: 'Granada', redis_cache: 'bypass' }, 'the written location is read from MySQL')
+  t.comment(`Redis pausing writes: worst response ${client.worstMs.toFixed(1)} ms`)
+  t.ok(client.worstMs < BOUND_MS, `every answer within ${BOUND_MS} ms`)
+
+  await direct.client('UNPAUSE')
+  t.ok(await drained(app), 'the invalidation reaches Redis after the pause')
+  t.same((await client.get('NI', 'Granada')).body, { active: true, country: 'NI', city: 'Granada', redis_cache: 'miss' })
 })

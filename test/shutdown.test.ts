@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import t from 'tap'
+import { cacheKeys } from '../services/availability-cache.ts'
+import { locationId } from '../services/location.ts'
 import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 import { freePort } from './support/port-free.ts'
 import { spawnServer, waitForStatus } from './support/process-server.ts'
@@ -29,7 +31,7 @@ t.test('a write in flight when SIGTERM arrives is committed, invalidated and ans
 
   const redis = new Redis({ host: env.REDIS_LOCATION, port: Number(env.REDIS_PORT) })
   t.teardown(() => redis.quit())
-  const entry = `${env.CACHE_NAMESPACE}:v1:{NI:managua}:entry`
+  const entry = cacheKeys(env.CACHE_NAMESPACE ?? '', locationId('NI', 'Managua')).value
   await fetch(`${base}/active?country=NI&city=Managua`).then(response => response.arrayBuffer())
   t.equal(await redis.exists(entry), 1, 'Managua is cached')
 
