@@ -30,8 +30,8 @@ export async function freePort (): Promise<number> {
 
 /**
  * Starts `node <args>` with exactly `env` (no inherited configuration can
- * change what we measure). Stdout goes to /dev/null: at LOG_LEVEL=info the
- * service writes two lines per request, and reading them here would take CPU
+ * change what we measure). Stdout goes to /dev/null: the service's logs
+ * are paid for by the service, but reading them here would take CPU
  * from the two cores being measured. Stderr is kept for start-up crashes.
  */
 export function startNode (name: string, args: string[], env: Record<string, string>): Child {

@@ -177,7 +177,7 @@ function notes (): string[] {
   return [
     `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"`,
     options.baselineLog === 'off'
-      ? 'the bare server logs nothing: it is the ceiling for any Fastify route, so the ratio charges our request logging (two lines per request at info) to our route; --baseline-log info shows the ratio without that cost'
+      ? 'the bare server logs nothing: it is the ceiling for any Fastify route, so the ratio charges whatever our service logs per request to our route; --baseline-log info shows the ratio without that cost'
       : 'the bare server logs at info like the service (two request lines each): the ratio leaves out the cost of request logging',
     'the service runs as in production (node dist/server.js, NODE_ENV=production, LOG_LEVEL=info) with its stdout sent to /dev/null: log writes are paid, a log collector reading them is not',
     'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',

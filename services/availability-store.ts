@@ -1,5 +1,5 @@
 import type { MySQLPromisePool } from '@fastify/mysql'
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { LocationData } from '../schemas/location.ts'
 import type { LocationId } from './location.ts'
 
@@ -60,10 +60,21 @@ export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs:
 
   async function run<T extends RowDataPacket[] | ResultSetHeader> (sql: string, values: unknown[]): Promise<T> {
     queryCount++
+    let connection: PoolConnection
     try {
-      const [result] = await pool.execute<T>({ sql, values, timeout: queryTimeoutMs })
+      connection = await pool.getConnection()
+    } catch (error) {
+      return unavailable(error)
+    }
+    try {
+      const [result] = await connection.execute<T>({ sql, values, timeout: queryTimeoutMs })
+      connection.release()
       return result
     } catch (error) {
+      // mysql2 would give a connection that timed out back to the pool still waiting on its
+      // command, and later queries on it would wait without any timeout: never reuse one that failed.
+      if ((error as { errno?: number }).errno === ER_DUP_ENTRY) connection.release()
+      else connection.destroy()
       return unavailable(error)
     }
   }
