@@ -27,6 +27,7 @@ export interface AppOptions extends AvailabilityPluginOptions {
 
 // A location body is well under 200 bytes; anything near this limit is not one.
 const BODY_LIMIT_BYTES = 4096
+const REQUEST_ID = /^[\w.:-]{1,64}$/
 
 /** The whole service, as the server runs it and as the tests build it. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -34,9 +35,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
     logController: new RequestLogController(),
-    // A proxy's (or client's) id ties our log lines to theirs; otherwise we make one.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.
+    requestIdHeader: false,
+    genReqId: request => {
+      const id = request.headers['x-request-id']
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+    },
     ajv: {
       customOptions: {
         // Query values are strings already and bodies are JSON: nothing to coerce, and nothing silently dropped.

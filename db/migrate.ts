@@ -7,13 +7,14 @@ import { connectionSettings } from './connection-settings.ts'
 const MIGRATIONS = join(import.meta.dirname, 'migrations', '*')
 // Replicas starting together take turns, so each migration runs once.
 const LOCK_NAME = 'nicaventas_migrations'
-const LOCK_WAIT_SECONDS = 60
+// Within Fastify's 10 s plugin timeout, so a stuck lock is reported as such.
+const LOCK_WAIT_SECONDS = 8
 
 /**
  * Creates the database when it is missing (and the user may), then applies
  * the SQL migrations in db/migrations. Returns the schema version reached.
  */
-export async function migrate (config: Config): Promise<number> {
+export async function migrate (config: Config, lockWaitSeconds = LOCK_WAIT_SECONDS): Promise<number> {
   const connection = await mysql.createConnection(connectionSettings(config))
   try {
     // Only a missing database is created, so a user without CREATE rights can use one an administrator made;
@@ -23,7 +24,10 @@ export async function migrate (config: Config): Promise<number> {
       await connection.query(`CREATE DATABASE IF NOT EXISTS ${connection.escapeId(config.DATABASE_NAME)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     }
     await connection.changeUser({ database: config.DATABASE_NAME })
-    await connection.query('SELECT GET_LOCK(?, ?)', [LOCK_NAME, LOCK_WAIT_SECONDS])
+    const [lock] = await connection.query<Array<RowDataPacket & { granted: number | null }>>('SELECT GET_LOCK(?, ?) AS granted', [LOCK_NAME, lockWaitSeconds])
+    if (!lock.some(row => row.granted === 1)) {
+      throw new Error(`Another process has held the migration lock (${LOCK_NAME}) for ${lockWaitSeconds} s; is a migration stuck?`)
+    }
     try {
       const postgrator = new Postgrator({
         migrationPattern: MIGRATIONS,

@@ -17,39 +17,23 @@ export default fp(async function metricsPlugin (fastify) {
   const store = fastify.availabilityStore
 
   // Read at scrape time from the plain counters the cache and store keep.
-  registry.registerMetric(new Counter({
-    name: 'nicaventas_cache_reads_total',
-    help: 'Availability reads by cache outcome (hit, miss, bypass, stale)',
-    labelNames: ['outcome'],
-    registers: [],
-    collect () {
-      this.reset()
-      for (const [outcome, count] of Object.entries(cache.stats.outcomes)) this.inc({ outcome }, count)
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'nicaventas_cache_fills_total',
-    help: 'Cache fills after a miss: stored, or refused because a write took the lease',
-    labelNames: ['result'],
-    registers: [],
-    collect () {
-      this.reset()
-      for (const [result, count] of Object.entries(cache.stats.fills)) this.inc({ result }, count)
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'nicaventas_cache_invalidations_total',
-    help: 'Invalidations after writes: done, or failed and queued for retry',
-    labelNames: ['result'],
-    registers: [],
-    collect () {
-      this.reset()
-      for (const [result, count] of Object.entries(cache.stats.invalidations)) this.inc({ result }, count)
-    }
-  }))
+  const counter = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+    registry.registerMetric(new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [],
+      collect () {
+        this.reset()
+        for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count)
+      }
+    }))
+  counter('nicaventas_cache_reads_total', 'Availability reads by cache outcome (hit, miss, bypass, stale)', 'outcome', () => cache.stats.outcomes)
+  counter('nicaventas_cache_fills_total', 'Cache fills after a miss: stored, or refused because a write took the lease', 'result', () => cache.stats.fills)
+  counter('nicaventas_cache_invalidations_total', 'Invalidations after writes: done, or failed and queued for retry', 'result', () => cache.stats.invalidations)
   registry.registerMetric(new Counter({
     name: 'nicaventas_mysql_queries_total',
-    help: 'Queries sent to MySQL by the availability store',
+    help: 'Statements sent to MySQL by the availability store',
     registers: [],
     collect () {
       this.reset()

@@ -29,7 +29,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (_request, reply) => {
     const [mysql, redis] = await Promise.all([
-      fastify.mysql.query({ sql: 'SELECT 1', timeout: fastify.config.DATABASE_TIMEOUT_MS }).then(() => 'ok' as const, () => 'unreachable' as const),
+      fastify.availabilityStore.ping().then(() => 'ok' as const, () => 'unreachable' as const),
       fastify.redis.ping().then(() => 'ok' as const, () => 'degraded' as const)
     ])
     const ready = mysql === 'ok'

@@ -9,7 +9,7 @@ const Milliseconds = (defaultMs: number) => Type.Integer({ minimum: 1, default: 
  * REDIS_* are the Flask service's, so its deployment files keep working.
  */
 export const EnvironmentSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development' }),
+  NODE_ENV: Type.Union(['development', 'test', 'production'].map(env => Type.Literal(env)), { default: 'development' }),
   HOST: Type.String({ default: 'localhost', minLength: 1 }),
   PORT: Port(8000),
   LOG_LEVEL: Type.Union(

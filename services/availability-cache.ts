@@ -160,7 +160,8 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
       const [state, value] = reply
       if (state === 'hit') return { location: parseEntry(value as string), outcome: 'hit' }
       if (state === 'lease') return await fillFromDatabase(id, keys, token, value)
-      // Another reader, maybe in another process, is filling this key: wait for it, within the lease.
+      // Another reader, maybe in another process, is filling this key: wait for its fill, but no
+      // longer than a lease of ours would last (another instance's may be longer), then read MySQL.
       if (Date.now() >= deadline) return await readFromDatabase(id, 'miss')
       await sleep(LEASE_POLL_MS)
     }

@@ -5,13 +5,15 @@ import type { LocationId } from './location.ts'
 
 export interface AvailabilityStore {
   find (id: LocationId): Promise<LocationData | undefined>
-  /** Returns the updated location, or undefined when there is none. */
+  /** Returns the updated location as stored, or undefined when there is none. */
   setActive (id: LocationId, active: boolean): Promise<LocationData | undefined>
   /** Returns the inserted location, or undefined when it already exists. */
   insert (id: LocationId, city: string, active: boolean): Promise<LocationData | undefined>
   /** Returns whether a location was removed. */
   remove (id: LocationId): Promise<boolean>
-  /** Queries sent to MySQL since start-up; the stampede tests and the bench count them. */
+  /** Resolves when MySQL answers within the timeout (readiness). */
+  ping (): Promise<void>
+  /** Statements sent to MySQL since start-up, readiness pings included; the stampede tests and the bench count them. */
   readonly queryCount: number
 }
 
@@ -27,12 +29,13 @@ const INSERT_LOCATION = 'INSERT INTO locations (country, city, city_key, active)
 const DELETE_LOCATION = 'DELETE FROM locations WHERE country = ? AND city_key = ?'
 
 const ER_DUP_ENTRY = 1062
+const DEADLINE_EXPIRED = 'DEADLINE_EXPIRED'
 
 // Errors that mean "MySQL cannot be reached right now", as opposed to a bug in a query.
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'POOL_CLOSED',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT'
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT', DEADLINE_EXPIRED
 ])
 
 export class DatabaseUnavailableError extends Error {
@@ -58,25 +61,50 @@ function toLocation (row: LocationRow): LocationData {
 export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs: number): AvailabilityStore {
   let queryCount = 0
 
+  /**
+   * Runs one statement under one deadline that covers waiting for a pooled
+   * connection, preparing the statement and executing it: mysql2 puts no
+   * time limit on the first two, so a MySQL that stops answering would
+   * otherwise hold a request (and every reader sharing its flight) for as
+   * long as TCP takes to notice.
+   */
   async function run<T extends RowDataPacket[] | ResultSetHeader> (sql: string, values: unknown[]): Promise<T> {
     queryCount++
-    let connection: PoolConnection
-    try {
-      connection = await pool.getConnection()
-    } catch (error) {
-      return unavailable(error)
+    let expired = false
+    let connection: PoolConnection | undefined
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        expired = true
+        // A connection stuck mid-command must never go back to the pool.
+        connection?.destroy()
+        reject(Object.assign(new Error(`MySQL did not answer within ${queryTimeoutMs} ms`), { code: DEADLINE_EXPIRED }))
+      }, queryTimeoutMs)
+    })
+
+    async function execute (): Promise<T> {
+      const acquired = await pool.getConnection()
+      if (expired) {
+        // Too late: the caller has had its 503, and a write must not run after that.
+        acquired.destroy()
+        throw new Error('connection arrived after the deadline')
+      }
+      connection = acquired
+      try {
+        const [result] = await acquired.execute<T>({ sql, values })
+        acquired.release()
+        return result
+      } catch (error) {
+        // Only an error the server sent leaves the connection in a known state.
+        if ((error as { errno?: number }).errno === ER_DUP_ENTRY) acquired.release()
+        else acquired.destroy()
+        throw error
+      }
     }
-    try {
-      const [result] = await connection.execute<T>({ sql, values, timeout: queryTimeoutMs })
-      connection.release()
-      return result
-    } catch (error) {
-      // mysql2 would give a connection that timed out back to the pool still waiting on its
-      // command, and later queries on it would wait without any timeout: never reuse one that failed.
-      if ((error as { errno?: number }).errno === ER_DUP_ENTRY) connection.release()
-      else connection.destroy()
-      return unavailable(error)
-    }
+
+    return await Promise.race([execute(), deadline])
+      .catch(unavailable)
+      .finally(() => clearTimeout(timer))
   }
 
   async function find ({ country, cityKey }: LocationId): Promise<LocationData | undefined> {
@@ -103,6 +131,10 @@ export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs:
         throw error
       }
       return { country: id.country, city, active }
+    },
+
+    async ping () {
+      await run<RowDataPacket[]>('SELECT 1', [])
     },
 
     async remove ({ country, cityKey }) {

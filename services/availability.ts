@@ -2,7 +2,7 @@ import { httpErrors } from '@fastify/sensible'
 import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
 import type { AvailabilityCache } from './availability-cache.ts'
 import type { AvailabilityStore } from './availability-store.ts'
-import { displayCity, locationId } from './location.ts'
+import { displayCity, locationId, type LocationId } from './location.ts'
 
 export const NOT_FOUND_MESSAGE = 'No existen datos Asociados'
 
@@ -15,6 +15,19 @@ export interface AvailabilityService {
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache): AvailabilityService {
+  /**
+   * Runs a write, then invalidates its location before the answer goes out,
+   * whatever the outcome: a write that failed for want of MySQL may still
+   * have committed, and an invalidation too many costs one cache miss.
+   */
+  async function writing<T> (id: LocationId, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } finally {
+      await cache.invalidate(id)
+    }
+  }
+
   return {
     async lookup (country, city) {
       const { location, outcome } = await cache.read(locationId(country, city))
@@ -24,25 +37,23 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
 
     async setActive (country, city, active) {
       const id = locationId(country, city)
-      const location = await store.setActive(id, active)
+      const location = await writing(id, () => store.setActive(id, active))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      await cache.invalidate(id)
-      return location
+      // The value this request wrote, even if a concurrent PUT has changed it since.
+      return { ...location, active }
     },
 
     async create (country, city, active) {
       const id = locationId(country, city)
-      const location = await store.insert(id, displayCity(city), active)
+      // The invalidation clears a cached "not found" for this location.
+      const location = await writing(id, () => store.insert(id, displayCity(city), active))
       if (location === undefined) throw httpErrors.conflict(`${id.country}/${displayCity(city)} already exists`)
-      // Clears a cached "not found" for this location.
-      await cache.invalidate(id)
       return location
     },
 
     async remove (country, city) {
       const id = locationId(country, city)
-      if (!await store.remove(id)) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      await cache.invalidate(id)
+      if (!await writing(id, () => store.remove(id))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     }
   }
 }

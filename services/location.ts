@@ -7,6 +7,9 @@ export interface LocationId {
 }
 
 const COMBINING_MARKS = /\p{M}/gu
+// Latin letters whose accent is part of the letter, so NFD cannot strip it ("Łódź" is "Lodz").
+const UNDECOMPOSABLE: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı: 'i', ŧ: 't', ß: 'ss', æ: 'ae', œ: 'oe' }
+const UNDECOMPOSABLE_LETTERS = /[łøđħıŧßæœ]/g
 const WHITESPACE_RUNS = /\s+/g
 
 /** The spelling kept for display: trimmed and single-spaced, case and accents as written. */
@@ -16,6 +19,7 @@ export function displayCity (city: string): string {
 
 export function cityKey (city: string): string {
   return displayCity(city).normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase()
+    .replace(UNDECOMPOSABLE_LETTERS, letter => UNDECOMPOSABLE[letter] as string)
 }
 
 export function locationId (country: string, city: string): LocationId {

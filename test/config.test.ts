@@ -37,7 +37,8 @@ t.test('a bad value is refused with a message naming the variable', async t => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ DATABASE_NAME: 'drop table; --' }, /DATABASE_NAME/],
     [{ DATABASE_HOST: '' }, /DATABASE_HOST/],
-    [{ DEMO_DATA: 'perhaps' }, /DEMO_DATA/]
+    [{ DEMO_DATA: 'perhaps' }, /DEMO_DATA/],
+    [{ NODE_ENV: 'prod' }, /NODE_ENV/]
   ]
   for (const [env, variable] of cases) {
     t.throws(() => readConfig(env), { name: 'ConfigurationError', message: variable }, JSON.stringify(env))

@@ -19,3 +19,11 @@ t.test('an unexpected database error is a 500 that names the request id and noth
     t.notMatch(response.body, /locations|SELECT|INSERT|doesn't exist|ER_|at /, 'no SQL, driver text or stack')
   }
 })
+
+t.test('a request id that could forge a log line is replaced by one of ours', async t => {
+  const app = await build(t)
+  await app.mysql.query('DROP TABLE locations')
+  const forged = await app.inject({ url: '/active?country=NI&city=Managua', headers: { 'x-request-id': 'a"}\n{"level":60,"msg":"forged' } })
+  t.equal(forged.statusCode, 500)
+  t.match(forged.json().message, /^Unexpected error; quote request id [0-9a-f-]{36} when reporting it$/)
+})

@@ -57,3 +57,14 @@ t.test('npm run migrate and npm run seed work from the command line', async t =>
   const again = await run(process.execPath, ['scripts/seed.ts'], options)
   t.match(again.stdout, /^0 demo locations added/)
 })
+
+t.test('migrate refuses to run without the migration lock, and says so', async t => {
+  const env = isolatedEnv()
+  t.teardown(() => cleanUp(env))
+  const holder = await rootConnection(env)
+  t.teardown(() => holder.end())
+  await holder.query('SELECT GET_LOCK(?, 10)', ['nicaventas_migrations'])
+  await t.rejects(migrate(readConfig(env), 1), { message: /migration lock/ })
+  await holder.query('SELECT RELEASE_LOCK(?)', ['nicaventas_migrations'])
+  t.equal(await migrate(readConfig(env)), 1, 'and runs once it is free')
+})

@@ -85,3 +85,31 @@ t.test('MySQL cut off past the TTL: the last known value is served as stale, the
   t.same((await client.get('NI', 'Managua')).body, { active: true, country: 'NI', city: 'Managua', redis_cache: 'miss' })
   t.same((await client.get('NI', 'Managua')).body, { active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' })
 })
+
+t.test('MySQL stops answering on a pooled connection: a statement it has never prepared still ends at the deadline', async t => {
+  // One pooled connection, which the first read leaves with only the SELECT prepared.
+  const { app, proxy, client } = await appBehindProxy(t, { DATABASE_POOL_SIZE: '1' })
+  t.equal((await client.get('NI', 'Granada')).status, 200)
+  proxy.blackhole()
+  client.resetWorst()
+  const write = await client.put('NI', 'Granada', true)
+  t.equal(write.status, 503, 'the UPDATE needed a prepare, which mysql2 does not time')
+  t.same(write.body, UNAVAILABLE)
+  t.same((await client.get('NI', 'Masaya')).body, UNAVAILABLE, 'and the pool is not left holding a stuck connection')
+  t.comment(`MySQL not answering a new statement: worst response ${client.worstMs.toFixed(1)} ms`)
+  t.ok(client.worstMs < BOUND_MS, `within ${BOUND_MS} ms`)
+  await proxy.restore()
+  t.equal((await client.get('NI', 'Masaya')).status, 200, 'served again once MySQL answers')
+  t.equal(app.availabilityCache.pendingInvalidations, 0)
+})
+
+t.test('all pooled connections busy: a request that cannot get one in time is a 503, and the late connection is not used', async t => {
+  const { app, client } = await appBehindProxy(t, { DATABASE_POOL_SIZE: '1' })
+  const held = await app.mysql.getConnection()
+  const waiting = client.put('NI', 'Rivas', true)
+  t.same((await waiting).body, UNAVAILABLE)
+  held.release()
+  // The connection the PUT was queued for arrives now; it must not run the UPDATE after the 503.
+  await sleep(200)
+  t.same((await client.get('NI', 'Rivas')).body, { active: false, country: 'NI', city: 'Rivas', redis_cache: 'miss' })
+})

@@ -92,5 +92,6 @@ t.test('one log line per request: failures and slow answers at info, the rest at
     t.equal(missing.length, 1, `${level}: the 404 is logged once`)
     t.match(missing[0], /"statusCode":404/)
     t.equal(found.length, expectsSuccessLine ? 1 : 0, `${level}: the 200 is ${expectsSuccessLine ? '' : 'not '}logged`)
+    t.notMatch(server.output(), /incoming request/, `${level}: no line when a request arrives`)
   }
 })
