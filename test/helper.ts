@@ -84,10 +84,3 @@ export async function build (
   await app.ready()
   return app
 }
-
-/**
- * Node flags for a child process that runs our TypeScript (`node ...CHILD_NODE_ARGS, 'server.ts'`).
- * tap runs tests with source maps on; a child that runs the same files without them reports
- * coverage in another shape, and merging the two corrupts the coverage report.
- */
-export const CHILD_NODE_ARGS = process.execArgv.filter(arg => arg === '--enable-source-maps')

@@ -5,7 +5,7 @@ import t from 'tap'
 import mysql from 'mysql2/promise'
 import { migrate } from '../db/migrate.ts'
 import { readConfig } from '../plugins/config.ts'
-import { CHILD_NODE_ARGS, cleanUp, isolatedEnv } from './helper.ts'
+import { cleanUp, isolatedEnv } from './helper.ts'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..')
@@ -50,11 +50,11 @@ t.test('npm run migrate and npm run seed work from the command line', async t =>
   const env = isolatedEnv()
   t.teardown(() => cleanUp(env))
   const options = { cwd: ROOT, env: { PATH: process.env.PATH, ...env } }
-  const migrated = await run(process.execPath, [...CHILD_NODE_ARGS, 'scripts/migrate.ts'], options)
+  const migrated = await run(process.execPath, ['scripts/migrate.ts'], options)
   t.match(migrated.stdout, `${env.DATABASE_NAME} is at schema version 1`)
-  const seeded = await run(process.execPath, [...CHILD_NODE_ARGS, 'scripts/seed.ts'], options)
+  const seeded = await run(process.execPath, ['scripts/seed.ts'], options)
   t.match(seeded.stdout, /^2\d\d demo locations added/)
-  const again = await run(process.execPath, [...CHILD_NODE_ARGS, 'scripts/seed.ts'], options)
+  const again = await run(process.execPath, ['scripts/seed.ts'], options)
   t.match(again.stdout, /^0 demo locations added/)
 })
 

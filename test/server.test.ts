@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import t from 'tap'
-import { CHILD_NODE_ARGS, cleanUp, isolatedEnv } from './helper.ts'
+import { cleanUp, isolatedEnv } from './helper.ts'
 import { freePort } from './support/port-free.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 
 function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, 'server.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['server.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', chunk => { output += chunk })
   child.stderr.on('data', chunk => { output += chunk })

@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise'
 import t from 'tap'
 import { cacheKeys } from '../services/availability-cache.ts'
 import { locationId } from '../services/location.ts'
-import { AUTH, CHILD_NODE_ARGS, cleanUp, isolatedEnv } from './helper.ts'
+import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 import { freePort } from './support/port-free.ts'
 import { spawnServer, waitForStatus } from './support/process-server.ts'
 
@@ -24,7 +24,7 @@ t.test('a write in flight when SIGTERM arrives is committed, invalidated and ans
   // The write waits on a row lock; its query timeout must outlast that wait.
   const env = isolatedEnv({ PORT: String(port), HOST: '127.0.0.1', DATABASE_TIMEOUT_MS: '10000', LOG_LEVEL: 'info' })
   t.teardown(() => cleanUp(env))
-  const server = spawnServer([process.execPath, ...CHILD_NODE_ARGS, 'server.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } })
+  const server = spawnServer([process.execPath, 'server.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } })
   t.teardown(() => server.stop())
   const base = `http://127.0.0.1:${port}`
   await waitForStatus(server, `${base}/ready`)
