@@ -22,6 +22,7 @@ export class ConfigurationError extends Error {
 export function readConfig (env: Record<string, string | undefined>): Config {
   let parsed: Environment
   try {
+    // A copy: env-schema writes into the schema it is given.
     parsed = envSchema<Environment>({ schema: structuredClone(EnvironmentSchema), data: env, env: false })
   } catch (error) {
     const message = (error as Error).message.replace(/env\//g, '').replace(/^env /, '')
