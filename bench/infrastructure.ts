@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
+import { deleteCacheNamespace } from '../services/availability-cache.ts'
 
 /**
  * Where MariaDB and Redis are: the variables the service itself reads,
@@ -44,12 +45,7 @@ export async function dropBenchData (databaseName: string, namespace: string): P
 
   const redis = connectToRedis()
   try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
-      if (keys.length > 0) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    await deleteCacheNamespace(redis, namespace)
   } finally {
     await redis.quit()
   }

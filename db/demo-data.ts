@@ -1,4 +1,6 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise'
+import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise'
+import type { Config } from '../plugins/config.ts'
+import { connectionSettings } from './connection-settings.ts'
 import { capitals } from '../services/countries.ts'
 import { cityKey, displayCity } from '../services/location.ts'
 
@@ -29,26 +31,29 @@ export function demoLocations (): DemoLocation[] {
 
 /**
  * Inserts the demo locations that are missing and leaves existing rows (and
- * their active flags) alone, so it can run any number of times. Returns how
- * many rows it added.
+ * their active flags) alone, so it can run any number of times; with
+ * `onlyIntoEmptyTable` (a first start) it adds nothing to a table that has
+ * rows. Returns how many rows it added.
  */
-export async function loadDemoData (pool: Pool): Promise<number> {
-  const locations = demoLocations()
-  const placeholders = locations.map(() => '(?, ?, ?, ?)').join(', ')
-  const values = locations.flatMap(({ country, city, active }) => [country, city, cityKey(city), active])
-  const before = await countLocations(pool)
-  await pool.execute(
-    `INSERT INTO locations (country, city, city_key, active) VALUES ${placeholders} ON DUPLICATE KEY UPDATE id = id`,
-    values
-  )
-  return await countLocations(pool) - before
+export async function loadDemoData (config: Config, { onlyIntoEmptyTable = false } = {}): Promise<number> {
+  const connection = await mysql.createConnection({ ...connectionSettings(config), database: config.DATABASE_NAME })
+  try {
+    const before = await countLocations(connection)
+    if (onlyIntoEmptyTable && before > 0) return 0
+    const locations = demoLocations()
+    const placeholders = locations.map(() => '(?, ?, ?, ?)').join(', ')
+    const values = locations.flatMap(({ country, city, active }) => [country, city, cityKey(city), active])
+    await connection.execute(
+      `INSERT INTO locations (country, city, city_key, active) VALUES ${placeholders} ON DUPLICATE KEY UPDATE id = id`,
+      values
+    )
+    return await countLocations(connection) - before
+  } finally {
+    await connection.end()
+  }
 }
 
-async function countLocations (pool: Pool): Promise<number> {
-  const [[row]] = await pool.execute<Array<RowDataPacket & { total: number }>>('SELECT COUNT(*) AS total FROM locations')
+async function countLocations (connection: Connection): Promise<number> {
+  const [[row]] = await connection.execute<Array<RowDataPacket & { total: number }>>('SELECT COUNT(*) AS total FROM locations')
   return Number(row?.total)
-}
-
-export async function isEmpty (pool: Pool): Promise<boolean> {
-  return await countLocations(pool) === 0
 }

@@ -64,6 +64,16 @@ export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
   return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
 }
 
+/** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
+export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
+    if (keys.length > 0) await redis.del(...keys)
+    cursor = next
+  } while (cursor !== '0')
+}
+
 const LEASE_POLL_MS = 5
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 2000

@@ -1,10 +1,8 @@
 import t from 'tap'
-import mysql from 'mysql2/promise'
-import { connectionSettings } from '../db/connection-settings.ts'
+import { buildApp } from '../app.ts'
 import { demoLocations, loadDemoData } from '../db/demo-data.ts'
-import { readConfig } from '../plugins/config.ts'
 import { CityName } from '../schemas/location.ts'
-import { build, isolatedEnv } from './helper.ts'
+import { AUTH, build } from './helper.ts'
 
 t.test('the demo data has every capital once, inactive, and the Nicaraguan cities with Managua active', async t => {
   const locations = demoLocations()
@@ -22,23 +20,22 @@ t.test('the demo data has every capital once, inactive, and the Nicaraguan citie
 t.test('a first start loads the demo data; loading it again adds nothing and keeps operators\' changes', async t => {
   const app = await build(t)
   t.equal((await app.inject({ url: '/active?country=CR&city=San%20Jose' })).json().city, 'San José')
-  await app.inject({ method: 'PUT', url: '/active', headers: { authorization: 'Bearer test-token-primary' }, payload: { country: 'CR', city: 'San José', active: true } })
+  await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'CR', city: 'San José', active: true } })
+  await app.inject({ method: 'DELETE', url: '/active?country=NI&city=Rivas', headers: AUTH })
 
-  const pool = mysql.createPool({ ...connectionSettings(app.config), database: app.config.DATABASE_NAME, connectionLimit: 1 })
-  t.teardown(() => pool.end())
-  t.equal(await loadDemoData(pool), 0)
-  const [rows] = await pool.query('SELECT active FROM locations WHERE country = ? AND city_key = ?', ['CR', 'san jose'])
-  t.same(rows, [{ active: 1 }])
+  const restarted = await buildApp({ config: app.config })
+  t.teardown(() => restarted.close())
+  await restarted.ready()
+  t.equal((await restarted.inject({ url: '/active?country=NI&city=Rivas' })).statusCode, 404, 'a later start does not bring a removed city back')
+
+  t.equal(await loadDemoData(app.config), 1, 'npm run seed adds what is missing')
+  const [rows] = await app.mysql.query('SELECT active FROM locations WHERE country = ? AND city_key = ?', ['CR', 'san jose'])
+  t.same(rows, [{ active: 1 }], 'and keeps the operator\'s change')
 })
 
 t.test('with DEMO_DATA=false the database starts empty', async t => {
   const app = await build(t, { DEMO_DATA: 'false' })
   t.equal((await app.inject({ url: '/active?country=NI&city=Managua' })).statusCode, 404)
-})
-
-t.test('the configuration used by the seed script reads the same variables', async t => {
-  const config = readConfig(isolatedEnv({ DATABASE_PORT: '3307' }))
-  t.equal(connectionSettings(config).port, 3307)
 })
 
 t.test('every demo city is a valid city name for the API', async t => {

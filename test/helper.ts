@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
 import { readConfig } from '../plugins/config.ts'
+import { deleteCacheNamespace } from '../services/availability-cache.ts'
 import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
 export const TOKEN = 'test-token-primary'
@@ -55,12 +56,7 @@ export async function cleanUp (env: Record<string, string>): Promise<void> {
   } catch {
     return
   }
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${CACHE_NAMESPACE}:*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
+  await deleteCacheNamespace(redis, CACHE_NAMESPACE)
   await redis.quit()
 }
 
