@@ -62,12 +62,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(sensible)
   await app.register(errorHandler)
   await app.register(gracefulClose)
+  await app.register(metrics)
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)
   await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead })
   await app.register(openApi)
-  await app.register(metrics)
 
   await app.register(rootRoute)
   await app.register(healthRoutes)

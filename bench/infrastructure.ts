@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
-import { deleteCacheNamespace } from '../services/availability-cache.ts'
+import { deleteCacheNamespace } from '../services/cache/index.ts'
 
 /**
  * Where MariaDB and Redis are: the variables the service itself reads,

@@ -1,5 +1,5 @@
 import { demoLocations } from '../db/demo-data.ts'
-import { cacheKeys } from '../services/availability-cache.ts'
+import { cacheKeys } from '../services/cache/index.ts'
 import { locationId } from '../services/location.ts'
 
 export interface BenchLocation {

@@ -1,8 +1,7 @@
 import fp from 'fastify-plugin'
-import { createAvailabilityCache, type CacheOptions } from '../services/availability-cache.ts'
+import { createAvailabilityCache, type AvailabilityCache, type CacheOptions } from '../services/cache/index.ts'
 import { createAvailabilityStore, type AvailabilityStore } from '../services/availability-store.ts'
 import { createAvailabilityService, type AvailabilityService } from '../services/availability.ts'
-import type { AvailabilityCache } from '../services/availability-cache.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,7 +17,7 @@ export interface AvailabilityPluginOptions {
 
 export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
   const { config } = fastify
-  const store = createAvailabilityStore(fastify.mysql, config.DATABASE_TIMEOUT_MS)
+  const store = createAvailabilityStore(fastify.database)
   const cache = createAvailabilityCache(fastify.redis, store, {
     namespace: config.CACHE_NAMESPACE,
     ttlSeconds: config.CACHE_TTL_SECONDS,
@@ -26,6 +25,7 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     graceSeconds: config.CACHE_GRACE_SECONDS,
     leaseMs: config.DATABASE_TIMEOUT_MS + 1000,
     log: fastify.log,
+    timings: fastify.dependencyTimings,
     afterDatabaseRead: opts.afterDatabaseRead
   })
   fastify.decorate('availabilityStore', store)

@@ -1,22 +1,44 @@
-import { Counter, Registry } from '@prometheus-io/client'
+import { Counter, Gauge, Histogram, Registry } from '@prometheus-io/client'
 import fp from 'fastify-plugin'
 import fastifyMetrics from 'fastify-metrics'
+import type { RedisTimings } from '../services/cache/redis-health.ts'
+import type { StatementTimings } from '../services/database/statement-runner.ts'
 
 // Request latencies in seconds: a cache hit answers in well under a millisecond, a MySQL read in a few.
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+// What a dependency takes, up to the budgets (seconds) a slow MySQL or Redis runs into.
+const DEPENDENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8]
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the services report as it happens; the plugins below metrics pass it on to them. */
+    dependencyTimings: StatementTimings & RedisTimings
+  }
+}
 
 /**
  * GET /metrics in Prometheus format: request counts and latency histograms
- * by route and status (fastify-metrics), process metrics, and what the cache
- * and MySQL did. Each app has its own registry, so several instances can
- * live in one process (the tests do).
+ * by route and status (fastify-metrics), process metrics, and what MySQL,
+ * its admission gate, Redis and the cache did. Each app has its own
+ * registry, so several instances can live in one process (the tests do).
+ * Registered before the data plugins, which report timings through it;
+ * the counters and gauges read their services at scrape time.
  */
 export default fp(async function metricsPlugin (fastify) {
   const registry = new Registry()
-  const cache = fastify.availabilityCache
-  const store = fastify.availabilityStore
 
-  // Read at scrape time from the plain counters the cache and store keep.
+  const histogram = (name: string, help: string, labelNames: string[] = []) =>
+    new Histogram({ name, help, labelNames, buckets: DEPENDENCY_BUCKETS, registers: [registry] })
+  const queueWait = histogram('nicaventas_mysql_queue_wait_seconds', 'How long statements waited for a pooled connection')
+  const statement = histogram('nicaventas_mysql_statement_seconds', 'How long statements held a connection, by kind (read, write)', ['kind'])
+  const redisCommand = histogram('nicaventas_redis_command_seconds', 'How long the cache\'s Redis commands took, failures and timeouts included')
+  fastify.decorate('dependencyTimings', {
+    queueWait: ms => queueWait.observe(ms / 1000),
+    statement: (kind, ms) => statement.observe({ kind }, ms / 1000),
+    redisCommand: ms => redisCommand.observe(ms / 1000)
+  })
+
+  // Read at scrape time from the plain counters the services keep.
   const counter = (name: string, help: string, label: string, read: () => Record<string, number>) =>
     registry.registerMetric(new Counter({
       name,
@@ -28,16 +50,31 @@ export default fp(async function metricsPlugin (fastify) {
         for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count)
       }
     }))
-  counter('nicaventas_cache_reads_total', 'Availability reads by cache outcome (hit, miss, bypass, stale)', 'outcome', () => cache.stats.outcomes)
-  counter('nicaventas_cache_fills_total', 'Cache fills after a miss: stored, or refused because a write took the lease', 'result', () => cache.stats.fills)
-  counter('nicaventas_cache_invalidations_total', 'Invalidations after writes: done, or failed and queued for retry', 'result', () => cache.stats.invalidations)
+  const gauge = (name: string, help: string, read: () => Record<string, number>, label = 'state') =>
+    registry.registerMetric(new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [],
+      collect () {
+        for (const [value, count] of Object.entries(read())) this.set({ [label]: value }, count)
+      }
+    }))
+  const cache = () => fastify.availabilityCache
+  const gate = () => fastify.database.gate
+  counter('nicaventas_cache_reads_total', 'Availability reads by cache outcome (hit, miss, bypass, stale)', 'outcome', () => cache().stats.outcomes)
+  counter('nicaventas_cache_fills_total', 'Cache fills after a miss: stored, or refused because a write took the lease', 'result', () => cache().stats.fills)
+  counter('nicaventas_cache_invalidations_total', 'Invalidations after writes: done, or failed and queued for retry', 'result', () => cache().stats.invalidations)
+  counter('nicaventas_mysql_requests_shed_total', 'Requests refused before reaching MySQL: wait_estimate (could not be answered within the budget), deadline (the budget ran out in the queue)', 'reason', () => gate().shed)
+  gauge('nicaventas_mysql_pool_connections', 'MySQL connection slots in use, and requests waiting for one', () => ({ in_use: gate().inUse, waiting: gate().waiting }))
+  gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => ({ pending: cache().pendingInvalidations }))
   registry.registerMetric(new Counter({
     name: 'nicaventas_mysql_queries_total',
     help: 'Statements sent to MySQL by the availability store',
     registers: [],
     collect () {
       this.reset()
-      this.inc(store.queryCount)
+      this.inc(fastify.database.statementCount)
     }
   }))
 
@@ -68,4 +105,4 @@ export default fp(async function metricsPlugin (fastify) {
   }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics())
   })
-}, { name: 'metrics', dependencies: ['availability'] })
+}, { name: 'metrics', dependencies: ['config'] })

@@ -25,6 +25,7 @@ export const EnvironmentSchema = Type.Object({
   DATABASE_NAME: Type.String({ default: 'nicaventas', pattern: '^[A-Za-z0-9_]{1,64}$' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   DATABASE_TIMEOUT_MS: Milliseconds(2000),
+  DATABASE_WRITE_TIMEOUT_MS: Milliseconds(8000),
   DEMO_DATA: Type.Optional(Type.Boolean()),
 
   REDIS_LOCATION: Type.String({ default: '127.0.0.1', minLength: 1 }),

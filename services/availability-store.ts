@@ -1,6 +1,6 @@
-import type { MySQLPromisePool } from '@fastify/mysql'
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { LocationData } from '../schemas/location.ts'
+import type { StatementRunner } from './database/statement-runner.ts'
 import type { LocationId } from './location.ts'
 
 export interface AvailabilityStore {
@@ -11,7 +11,11 @@ export interface AvailabilityStore {
   insert (id: LocationId, city: string, active: boolean): Promise<LocationData | undefined>
   /** Returns whether a location was removed. */
   remove (id: LocationId): Promise<boolean>
-  /** Resolves when MySQL answers within the timeout (readiness). */
+  /**
+   * Resolves when MySQL answers (readiness): at once when it answered a
+   * statement within the last second and nothing failed since, so a busy
+   * pool is not asked for a connection only to prove what its traffic shows.
+   */
   ping (): Promise<void>
   /** Statements sent to MySQL since start-up, readiness pings included; the stampede tests and the bench count them. */
   readonly queryCount: number
@@ -24,108 +28,35 @@ interface LocationRow extends RowDataPacket {
 }
 
 const SELECT_LOCATION = 'SELECT country, city, active FROM locations WHERE country = ? AND city_key = ?'
-const UPDATE_ACTIVE = 'UPDATE locations SET active = ? WHERE country = ? AND city_key = ?'
+const SET_ACTIVE = 'CALL set_location_active(?, ?, ?)'
 const INSERT_LOCATION = 'INSERT INTO locations (country, city, city_key, active) VALUES (?, ?, ?, ?)'
 const DELETE_LOCATION = 'DELETE FROM locations WHERE country = ? AND city_key = ?'
 
 const ER_DUP_ENTRY = 1062
-const DEADLINE_EXPIRED = 'DEADLINE_EXPIRED'
+const RECENT_ANSWER_MS = 1000
 
-// Errors that mean "MySQL cannot be reached right now", as opposed to a bug in a query.
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'POOL_CLOSED',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT', DEADLINE_EXPIRED
-])
-
-export class DatabaseUnavailableError extends Error {
-  statusCode = 503
+function toLocation (row: LocationRow | undefined): LocationData | undefined {
+  return row === undefined ? undefined : { country: row.country, city: row.city, active: row.active === 1 }
 }
 
-export function isDatabaseUnavailable (error: unknown): boolean {
-  return error instanceof DatabaseUnavailableError
-}
-
-function unavailable (error: unknown): never {
-  const code = (error as { code?: string }).code
-  if (code !== undefined && UNAVAILABLE_CODES.has(code)) {
-    throw new DatabaseUnavailableError('Database unavailable; try again in a few seconds', { cause: error })
-  }
-  throw error
-}
-
-function toLocation (row: LocationRow): LocationData {
-  return { country: row.country, city: row.city, active: row.active === 1 }
-}
-
-export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs: number): AvailabilityStore {
-  let queryCount = 0
-
-  /**
-   * Runs one statement under one deadline that covers waiting for a pooled
-   * connection, preparing the statement and executing it: mysql2 puts no
-   * time limit on the first two, so a MySQL that stops answering would
-   * otherwise hold a request (and every reader sharing its flight) for as
-   * long as TCP takes to notice.
-   */
-  async function run<T extends RowDataPacket[] | ResultSetHeader> (sql: string, values: unknown[]): Promise<T> {
-    queryCount++
-    let expired = false
-    let connection: PoolConnection | undefined
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        expired = true
-        // A connection stuck mid-command must never go back to the pool.
-        connection?.destroy()
-        reject(Object.assign(new Error(`MySQL did not answer within ${queryTimeoutMs} ms`), { code: DEADLINE_EXPIRED }))
-      }, queryTimeoutMs)
-    })
-
-    async function execute (): Promise<T> {
-      const acquired = await pool.getConnection()
-      if (expired) {
-        // Too late: the caller has had its 503, and a write must not run after that.
-        acquired.destroy()
-        throw new Error('connection arrived after the deadline')
-      }
-      connection = acquired
-      try {
-        const [result] = await acquired.execute<T>({ sql, values })
-        acquired.release()
-        return result
-      } catch (error) {
-        // Only an error the server sent leaves the connection in a known state.
-        if ((error as { errno?: number }).errno === ER_DUP_ENTRY) acquired.release()
-        else acquired.destroy()
-        throw error
-      }
-    }
-
-    return await Promise.race([execute(), deadline])
-      .catch(unavailable)
-      .finally(() => clearTimeout(timer))
-  }
-
-  async function find ({ country, cityKey }: LocationId): Promise<LocationData | undefined> {
-    const [row] = await run<LocationRow[]>(SELECT_LOCATION, [country, cityKey])
-    return row === undefined ? undefined : toLocation(row)
-  }
-
+export function createAvailabilityStore (db: StatementRunner): AvailabilityStore {
   return {
-    get queryCount () { return queryCount },
+    get queryCount () { return db.statementCount },
 
-    find,
+    async find ({ country, cityKey }) {
+      const [row] = await db.read<LocationRow[]>(SELECT_LOCATION, [country, cityKey])
+      return toLocation(row)
+    },
 
-    async setActive (id, active) {
-      const result = await run<ResultSetHeader>(UPDATE_ACTIVE, [active, id.country, id.cityKey])
-      if (result.affectedRows === 0) return undefined
-      return await find(id)
+    async setActive ({ country, cityKey }, active) {
+      // A CALL answers with the procedure's result set, then the CALL's own status.
+      const [rows] = await db.write<[LocationRow[], ResultSetHeader]>(SET_ACTIVE, [country, cityKey, active])
+      return toLocation(rows[0])
     },
 
     async insert (id, city, active) {
       try {
-        await run<ResultSetHeader>(INSERT_LOCATION, [id.country, city, id.cityKey, active])
+        await db.write<ResultSetHeader>(INSERT_LOCATION, [id.country, city, id.cityKey, active])
       } catch (error) {
         if ((error as { errno?: number }).errno === ER_DUP_ENTRY) return undefined
         throw error
@@ -134,11 +65,12 @@ export function createAvailabilityStore (pool: MySQLPromisePool, queryTimeoutMs:
     },
 
     async ping () {
-      await run<RowDataPacket[]>('SELECT 1', [])
+      if (db.answeredRecently(RECENT_ANSWER_MS)) return
+      await db.read<RowDataPacket[]>('SELECT 1', [])
     },
 
     async remove ({ country, cityKey }) {
-      const result = await run<ResultSetHeader>(DELETE_LOCATION, [country, cityKey])
+      const result = await db.write<ResultSetHeader>(DELETE_LOCATION, [country, cityKey])
       return result.affectedRows > 0
     }
   }

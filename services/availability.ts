@@ -1,6 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
-import type { AvailabilityCache } from './availability-cache.ts'
+import type { AvailabilityCache } from './cache/index.ts'
 import type { AvailabilityStore } from './availability-store.ts'
 import { displayCity, locationId, type LocationId } from './location.ts'
 

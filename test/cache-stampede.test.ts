@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { cacheKeys } from '../services/availability-cache.ts'
+import { cacheKeys } from '../services/cache/index.ts'
 import { locationId } from '../services/location.ts'
 import { AUTH, build } from './helper.ts'
 

@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
 import { readConfig } from '../plugins/config.ts'
-import { deleteCacheNamespace } from '../services/availability-cache.ts'
+import { deleteCacheNamespace } from '../services/cache/index.ts'
 import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
 export const TOKEN = 'test-token-primary'

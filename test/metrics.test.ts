@@ -24,7 +24,7 @@ t.test('/metrics reports requests by route and status, cache outcomes, fills, in
   t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="stale"}'), 0)
   t.equal(sample(metrics, 'nicaventas_cache_fills_total{result="stored"}'), 2, 'Managua and the unknown city')
   t.equal(sample(metrics, 'nicaventas_cache_invalidations_total{result="done"}'), 1)
-  t.equal(sample(metrics, 'nicaventas_mysql_queries_total'), 4, 'two reads, then UPDATE and SELECT for the PUT')
+  t.equal(sample(metrics, 'nicaventas_mysql_queries_total'), 3, 'two reads, then one CALL for the PUT')
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="200"}'), 2)
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="404"}'), 1)
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="PUT",route="/active",status_code="200"}'), 1)

@@ -10,6 +10,14 @@ export interface TcpProxy {
    * that never answer, as a hung server or a silent network does.
    */
   blackhole (): void
+  /**
+   * Holds every chunk a client sends for `ms` before forwarding it (order kept),
+   * so each request/answer round trip takes that much longer, as a slow server or
+   * network does; 0 forwards at once again.
+   */
+  delay (ms: number): void
+  /** Connections accepted since the proxy started: how many the client opened. */
+  readonly connectionsAccepted: number
   /** Forwards again: connections held by a blackhole are closed, the port accepts again. */
   restore (): Promise<void>
   close (): Promise<void>
@@ -19,6 +27,8 @@ export interface TcpProxy {
 export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let mode: 'open' | 'blackhole' | 'cut' = 'open'
+  let delayMs = 0
+  let accepted = 0
 
   const track = (socket: Socket) => {
     sockets.add(socket)
@@ -27,12 +37,24 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
     socket.on('error', () => {})
   }
 
+  /** Client to upstream, each chunk held for the delay in force when it arrived, never overtaking an earlier one. */
+  function forwardDelayed (client: Socket, upstream: Socket): void {
+    let lastDue = 0
+    client.on('data', (chunk: Buffer) => {
+      if (mode === 'blackhole') return
+      const due = Math.max(lastDue, Date.now() + delayMs)
+      lastDue = due
+      setTimeout(() => { if (mode === 'open' && !upstream.destroyed) upstream.write(chunk) }, due - Date.now())
+    })
+  }
+
   const server = createServer(client => {
+    accepted++
     track(client)
     if (mode !== 'open') return
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
     track(upstream)
-    client.pipe(upstream)
+    forwardDelayed(client, upstream)
     upstream.pipe(client)
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
@@ -56,6 +78,10 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
 
   return {
     port,
+
+    get connectionsAccepted () { return accepted },
+
+    delay (ms) { delayMs = ms },
 
     async cut () {
       mode = 'cut'

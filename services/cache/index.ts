@@ -2,10 +2,18 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CacheOutcomeName, LocationData } from '../schemas/location.ts'
-import { isDatabaseUnavailable, type AvailabilityStore } from './availability-store.ts'
-import { defineCacheScripts } from './cache-scripts.ts'
-import type { LocationId } from './location.ts'
+import type { CacheOutcomeName, LocationData } from '../../schemas/location.ts'
+import type { AvailabilityStore } from '../availability-store.ts'
+import { isDatabaseUnavailable } from '../database/errors.ts'
+import type { LocationId } from '../location.ts'
+import { createInvalidations } from './invalidations.ts'
+import { cacheKeys, locationKey, type CacheKeys } from './keys.ts'
+import { defineCacheScripts } from './lease-scripts.ts'
+import { createRedisHealth, type RedisTimings } from './redis-health.ts'
+import { createSingleFlight } from './single-flight.ts'
+
+export { cacheKeys, deleteCacheNamespace } from './keys.ts'
+export type { RedisTimings } from './redis-health.ts'
 
 export interface CacheOptions {
   /** Namespace of every key; tests give each file its own. */
@@ -16,6 +24,7 @@ export interface CacheOptions {
   /** How long a reader may hold the fill lease: longer than a MySQL read may take. */
   leaseMs: number
   log: FastifyBaseLogger
+  timings?: RedisTimings
   /** Test seam: runs between a reader's MySQL read and its fill. */
   afterDatabaseRead?: (id: LocationId) => Promise<void>
 }
@@ -45,41 +54,14 @@ export interface AvailabilityCache {
   close (): Promise<void>
 }
 
-const KEY_VERSION = 'v1'
-
-export interface CacheKeys {
-  value: string
-  stale: string
-  lease: string
-}
-
-/**
- * A location's keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:value|stale|lease`.
- * The country is always two letters and city keys carry no braces, so no two
- * locations share a key, and the braces (a Redis Cluster hash tag) keep a
- * location's keys in one slot.
- */
-export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
-  const prefix = `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
-  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
-}
-
-/** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
-export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
-}
-
 const LEASE_POLL_MS = 5
-const RETRY_MIN_MS = 50
-const RETRY_MAX_MS = 2000
 
 /**
- * The cache-aside protocol, in one place.
+ * The cache-aside read and the invalidation, composed from the pieces in
+ * this folder: the key layout (keys.ts), the lease scripts
+ * (lease-scripts.ts), single flight (single-flight.ts), the retried
+ * invalidations (invalidations.ts) and what operators see of Redis
+ * (redis-health.ts).
  *
  * `value` holds the answer as JSON for the TTL, so a hit is one plain GET;
  * `stale` holds the same answer for the TTL plus the grace period, served
@@ -109,20 +91,22 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     fills: { stored: 0, refused: 0 },
     invalidations: { done: 0, failed: 0 }
   }
-  const flights = new Map<string, Promise<CacheRead>>()
-  const pending = new Map<string, LocationId>()
-  let retryTimer: NodeJS.Timeout | undefined
-  let retryDelayMs = RETRY_MIN_MS
-  let closed = false
-
-  const flightKey = (id: LocationId) => `${id.country}:${id.cityKey}`
+  const flights = createSingleFlight<CacheRead>()
+  const health = createRedisHealth(options.log, options.timings)
+  const invalidations = createInvalidations(redis, async id => {
+    const keys = cacheKeys(options.namespace, id)
+    const started = performance.now()
+    try {
+      await redis.del(keys.value, keys.stale, keys.lease)
+      health.answered(started)
+    } catch (error) {
+      health.failed(started, error, 'invalidating the cache')
+      throw error
+    }
+  })
 
   // Entries hold JSON null for a location that does not exist.
   const parseEntry = (value: string): LocationData | undefined => JSON.parse(value) ?? undefined
-
-  function onRedisError (error: unknown, action: string): void {
-    options.log.warn({ err: error }, `Redis unavailable while ${action}; answering from MySQL`)
-  }
 
   async function readFromDatabase (id: LocationId, outcome: CacheOutcomeName): Promise<CacheRead> {
     return { location: await store.find(id), outcome }
@@ -141,15 +125,17 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     }
     await options.afterDatabaseRead?.(id)
     // A write whose invalidation is still pending may have happened after our read.
-    if (!pending.has(flightKey(id))) {
+    if (!invalidations.isPending(id)) {
       const value = JSON.stringify(location ?? null)
       const [fresh, keep] = location === undefined ? [negativeMs, negativeMs] : [freshMs, keepMs]
+      const started = performance.now()
       try {
         const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, token, value, fresh, keep)
+        health.answered(started)
         if (stored === 1) stats.fills.stored++
         else stats.fills.refused++
       } catch (error) {
-        onRedisError(error, 'filling the cache')
+        health.failed(started, error, 'filling the cache')
       }
     }
     return { location, outcome: 'miss' }
@@ -161,10 +147,12 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     const deadline = Date.now() + options.leaseMs
     for (;;) {
       let reply: [string, string | null]
+      const started = performance.now()
       try {
         reply = await redis.availabilityRead(keys.value, keys.stale, keys.lease, token, options.leaseMs)
+        health.answered(started)
       } catch (error) {
-        onRedisError(error, 'reading the cache')
+        health.failed(started, error, 'reading the cache')
         return await readFromDatabase(id, 'bypass')
       }
       const [state, value] = reply
@@ -177,75 +165,22 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     }
   }
 
-  /** Concurrent misses of one key in this process share one read. */
-  function joinFlight (key: string, read: () => Promise<CacheRead>): Promise<CacheRead> {
-    let flight = flights.get(key)
-    if (flight === undefined) {
-      const started = read().finally(() => {
-        if (flights.get(key) === started) flights.delete(key)
-      })
-      flights.set(key, started)
-      flight = started
-    }
-    return flight
-  }
-
   async function lookup (id: LocationId): Promise<CacheRead> {
-    const key = flightKey(id)
-    if (pending.has(key)) return await readFromDatabase(id, 'bypass')
+    if (invalidations.isPending(id)) return await readFromDatabase(id, 'bypass')
     const keys = cacheKeys(options.namespace, id)
     let value: string | null
+    const started = performance.now()
     try {
       value = await redis.get(keys.value)
+      health.answered(started)
     } catch (error) {
-      onRedisError(error, 'reading the cache')
-      return await joinFlight(key, () => readFromDatabase(id, 'bypass'))
+      health.failed(started, error, 'reading the cache')
+      return await flights.join(locationKey(id), () => readFromDatabase(id, 'bypass'))
     }
     // The hot path: every write deletes the value before it is acknowledged, so a value found is current.
     if (value !== null) return { location: parseEntry(value), outcome: 'hit' }
-    return await joinFlight(key, () => readThrough(id, keys))
+    return await flights.join(locationKey(id), () => readThrough(id, keys))
   }
-
-  async function deleteKeys (id: LocationId): Promise<void> {
-    const keys = cacheKeys(options.namespace, id)
-    await redis.del(keys.value, keys.stale, keys.lease)
-  }
-
-  /**
-   * Clears a pending invalidation once a delete sent after it succeeded; one
-   * that a later write queued while the delete was on its way stays pending.
-   */
-  function settle (key: string, pendingWhenSent: LocationId | undefined): void {
-    if (pending.get(key) === pendingWhenSent) pending.delete(key)
-  }
-
-  async function retryPending (): Promise<void> {
-    retryTimer = undefined
-    for (const [key, id] of pending) {
-      try {
-        await deleteKeys(id)
-        settle(key, id)
-      } catch {
-        break
-      }
-    }
-    if (pending.size > 0) scheduleRetry()
-    else retryDelayMs = RETRY_MIN_MS
-  }
-
-  function scheduleRetry (): void {
-    if (closed || retryTimer !== undefined) return
-    retryTimer = setTimeout(() => { retryPending().catch(() => {}) }, retryDelayMs)
-    retryTimer.unref()
-    retryDelayMs = Math.min(retryDelayMs * 2, RETRY_MAX_MS)
-  }
-
-  // Redis is back: clear what we owe it before anything else reads from it.
-  redis.on('ready', () => {
-    if (pending.size === 0) return
-    clearTimeout(retryTimer)
-    retryPending().catch(() => {})
-  })
 
   return {
     async read (id) {
@@ -255,29 +190,15 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     },
 
     async invalidate (id) {
-      const key = flightKey(id)
-      const pendingWhenSent = pending.get(key)
-      try {
-        await deleteKeys(id)
-        settle(key, pendingWhenSent)
-        stats.invalidations.done++
-      } catch (error) {
-        stats.invalidations.failed++
-        onRedisError(error, 'invalidating the cache')
-        pending.set(key, id)
-        scheduleRetry()
-      }
-      flights.delete(key)
+      if (await invalidations.invalidate(id)) stats.invalidations.done++
+      else stats.invalidations.failed++
+      flights.end(locationKey(id))
     },
 
     stats,
 
-    get pendingInvalidations () { return pending.size },
+    get pendingInvalidations () { return invalidations.pending },
 
-    async close () {
-      closed = true
-      clearTimeout(retryTimer)
-      if (pending.size > 0) await retryPending()
-    }
+    close: () => invalidations.close()
   }
 }

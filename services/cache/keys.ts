@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis'
+import type { LocationId } from '../location.ts'
+
+const KEY_VERSION = 'v1'
+
+export interface CacheKeys {
+  value: string
+  stale: string
+  lease: string
+}
+
+/**
+ * A location's keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:value|stale|lease`.
+ * The country is always two letters and city keys carry no braces, so no two
+ * locations share a key, and the braces (a Redis Cluster hash tag) keep a
+ * location's keys in one slot. The only place that builds a key.
+ */
+export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
+  const prefix = `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+}
+
+/** One location in this process's maps (flights, pending invalidations). */
+export function locationKey (id: LocationId): string {
+  return `${id.country}:${id.cityKey}`
+}
+
+/** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
+export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
+    if (keys.length > 0) await redis.del(...keys)
+    cursor = next
+  } while (cursor !== '0')
+}

@@ -1,0 +1,38 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+export interface RedisTimings {
+  /** How long one of the cache's Redis commands took, failed or not. */
+  redisCommand? (ms: number): void
+}
+
+export interface RedisHealth {
+  /** A command that started at `startedMs` (performance.now()) answered. */
+  answered (startedMs: number): void
+  /** A command failed or timed out: logged once per episode, not once per request. */
+  failed (startedMs: number, error: unknown, action: string): void
+}
+
+/**
+ * What the cache tells operators about Redis: command timings for
+ * /metrics, and one warning when commands start failing (an outage, or a
+ * Redis slower than REDIS_TIMEOUT_MS), one line when they answer again.
+ * A slow Redis fails every request's command; a line for each would bury
+ * the log.
+ */
+export function createRedisHealth (log: FastifyBaseLogger, timings: RedisTimings = {}): RedisHealth {
+  let failing = false
+  return {
+    answered (startedMs) {
+      timings.redisCommand?.(performance.now() - startedMs)
+      if (!failing) return
+      failing = false
+      log.info('Redis answers the cache again')
+    },
+    failed (startedMs, error, action) {
+      timings.redisCommand?.(performance.now() - startedMs)
+      if (failing) return
+      failing = true
+      log.warn({ err: error }, `Redis failed while ${action}: answering from MySQL until it answers again`)
+    }
+  }
+}

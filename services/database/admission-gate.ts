@@ -1,0 +1,148 @@
+import { DatabaseUnavailableError } from './errors.ts'
+
+/** Why a request was refused before it reached MySQL. */
+export type ShedReason = 'wait_estimate' | 'deadline'
+
+export interface Slot {
+  /** How long the request queued for this slot, in milliseconds. */
+  readonly waitedMs: number
+  /** Gives the slot back; the duration since it was taken teaches the gate how long MySQL takes. */
+  leave (): void
+}
+
+export interface AdmissionGate {
+  /**
+   * Resolves with a slot once one is free, in arrival order. Rejects at once
+   * (DatabaseUnavailableError, with a Retry-After) when the queue ahead means
+   * the request cannot be served before `deadline` (epoch ms), and when the
+   * deadline passes while it waits.
+   */
+  enter (deadline: number): Promise<Slot>
+  /** Slots taken: statements on their way, connections in use. */
+  readonly inUse: number
+  /** Requests waiting for a slot. */
+  readonly waiting: number
+  readonly shed: Readonly<Record<ShedReason, number>>
+  /** What the gate expects one statement to take now, in milliseconds. */
+  readonly serviceEstimateMs: number
+}
+
+interface Waiter {
+  deadline: number
+  enqueuedAt: number
+  admit (slot: Slot): void
+  refuse (error: DatabaseUnavailableError): void
+}
+
+// Weight of the newest statement in the running estimate: a few slow answers move it, one outlier does not.
+const SMOOTHING = 0.3
+// While requests wait, how often their chances are judged again against what MySQL is doing now.
+const REVIEW_MS = 25
+
+/**
+ * Admission control in front of the MySQL pool: one slot per pooled
+ * connection, so the pool never queues and never opens more connections
+ * than it holds, and a FIFO queue whose every entry is judged by a
+ * queue-wait estimate: the time one statement takes now (a smoothed
+ * average of recent ones, or, while every slot is busy, at least how long
+ * the youngest statement in flight has been running) times the rounds of
+ * the queue ahead. A request that could not get its turn before its
+ * deadline is refused at once with 503 instead of waiting out its budget;
+ * a request that finds a free slot always runs, so a stale, pessimistic
+ * estimate can never shut MySQL out.
+ */
+export function createAdmissionGate (slots: number): AdmissionGate {
+  const queue: Waiter[] = []
+  // Start time of every statement holding a slot, by slot number.
+  const running = new Map<number, number>()
+  let slotNumber = 0
+  const shed: Record<ShedReason, number> = { wait_estimate: 0, deadline: 0 }
+  let averageMs = 0
+  let reviewTimer: NodeJS.Timeout | undefined
+
+  function serviceEstimateMs (now = Date.now()): number {
+    if (running.size < slots) return averageMs
+    let youngestStart = 0
+    for (const started of running.values()) youngestStart = Math.max(youngestStart, started)
+    return Math.max(averageMs, now - youngestStart)
+  }
+
+  /** How long a request with `ahead` others before it would wait for its answer: its turn, then its statement. */
+  const expectedMs = (ahead: number, estimate: number) => (Math.floor(ahead / slots) + 1) * estimate + estimate
+
+  function refusal (reason: ShedReason, budgetMs: number, estimate: number): DatabaseUnavailableError {
+    shed[reason]++
+    const retryAfterSeconds = Math.max(1, Math.ceil(expectedMs(queue.length, estimate) / 1000))
+    const message = reason === 'deadline'
+      ? `MySQL is busy: no connection came free within ${budgetMs} ms; try again shortly`
+      : `MySQL is busy: this request could not be answered within ${budgetMs} ms; try again shortly`
+    return new DatabaseUnavailableError(message, { retryAfterSeconds })
+  }
+
+  function takeSlot (enqueuedAt: number): Slot {
+    const started = Date.now()
+    const key = ++slotNumber
+    running.set(key, started)
+    return {
+      waitedMs: started - enqueuedAt,
+      leave () {
+        if (!running.delete(key)) return
+        const tookMs = Date.now() - started
+        averageMs = averageMs === 0 ? tookMs : averageMs + SMOOTHING * (tookMs - averageMs)
+        dispatch()
+      }
+    }
+  }
+
+  /** Hands free slots to the queue's head, refusing whoever can no longer be answered in time. */
+  function dispatch (): void {
+    const now = Date.now()
+    const estimate = serviceEstimateMs(now)
+    for (let index = 0; index < queue.length;) {
+      const waiter = queue[index] as Waiter
+      const budgetMs = waiter.deadline - waiter.enqueuedAt
+      if (now >= waiter.deadline) {
+        queue.splice(index, 1)
+        waiter.refuse(refusal('deadline', budgetMs, estimate))
+      } else if (running.size === slots && now + expectedMs(index, estimate) > waiter.deadline) {
+        queue.splice(index, 1)
+        waiter.refuse(refusal('wait_estimate', budgetMs, estimate))
+      } else if (running.size < slots) {
+        queue.splice(index, 1)
+        waiter.admit(takeSlot(waiter.enqueuedAt))
+      } else {
+        index++
+      }
+    }
+    scheduleReview()
+  }
+
+  function scheduleReview (): void {
+    if (queue.length === 0) {
+      clearTimeout(reviewTimer)
+      reviewTimer = undefined
+    } else if (reviewTimer === undefined) {
+      reviewTimer = setTimeout(() => { reviewTimer = undefined; dispatch() }, REVIEW_MS)
+      reviewTimer.unref()
+    }
+  }
+
+  return {
+    enter (deadline) {
+      const now = Date.now()
+      if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
+      const estimate = serviceEstimateMs(now)
+      if (now + expectedMs(queue.length, estimate) > deadline) {
+        return Promise.reject(refusal('wait_estimate', deadline - now, estimate))
+      }
+      return new Promise<Slot>((resolve, reject) => {
+        queue.push({ deadline, enqueuedAt: now, admit: resolve, refuse: reject })
+        dispatch()
+      })
+    },
+    get inUse () { return running.size },
+    get waiting () { return queue.length },
+    shed,
+    get serviceEstimateMs () { return serviceEstimateMs() }
+  }
+}
