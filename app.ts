@@ -14,6 +14,7 @@ import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
 import writeRoutes from './routes/active/write.ts'
 import healthRoutes from './routes/health.ts'
+import metricsRoute from './routes/metrics.ts'
 import rootRoute from './routes/root.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 import { customFormats } from './schemas/formats.ts'
@@ -71,6 +72,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(rootRoute)
   await app.register(healthRoutes)
+  await app.register(metricsRoute)
   await app.register(readRoutes)
   await app.register(writeRoutes)
   return app

@@ -13,11 +13,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** What the services report as it happens; the plugins below metrics pass it on to them. */
     dependencyTimings: StatementTimings & RedisTimings
+    /** This app's metrics, served by routes/metrics.ts. */
+    metricsRegistry: Registry
   }
 }
 
 /**
- * GET /metrics in Prometheus format: request counts and latency histograms
+ * The metrics that GET /metrics serves in Prometheus format: request counts and latency histograms
  * by route and status (fastify-metrics), process metrics, and what MySQL,
  * its admission gate, Redis and the cache did. Each app has its own
  * registry, so several instances can live in one process (the tests do).
@@ -92,17 +94,5 @@ export default fp(async function metricsPlugin (fastify) {
     }
   })
 
-  fastify.get('/metrics', {
-    logLevel: 'warn',
-    schema: {
-      tags: ['service'],
-      operationId: 'getMetrics',
-      security: [],
-      summary: 'Prometheus metrics',
-      produces: ['text/plain'],
-      response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
-    }
-  }, async (_request, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics())
-  })
+  fastify.decorate('metricsRegistry', registry)
 }, { name: 'metrics', dependencies: ['config'] })

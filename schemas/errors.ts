@@ -8,8 +8,8 @@ export const ErrorResponse = Type.Object({
   message: Type.String()
 }, { $id: 'ErrorResponse', description: 'Fastify\'s standard error shape' })
 
-const errorWith = (statusCode: number, error: string, message: string, description: string): TSchema =>
-  Type.Ref(ErrorResponse, { description, examples: [{ statusCode, error, message }] })
+const errorWith = (statusCode: number, error: string, message: string, description: string, options: object = {}): TSchema =>
+  Type.Ref(ErrorResponse, { description, examples: [{ statusCode, error, message }], ...options })
 
 export const BadRequest = errorWith(400, 'Bad Request', 'querystring must have required property \'city\'', 'A parameter is missing, empty, too long or malformed; the message names it')
 export const Unauthorized = errorWith(401, 'Unauthorized', 'missing authorization header', 'The bearer token is missing, malformed or not accepted')
@@ -18,7 +18,11 @@ export const Conflict = errorWith(409, 'Conflict', 'NI/Managua already exists', 
 export const PayloadTooLarge = errorWith(413, 'Payload Too Large', 'Request body is too large', 'The body is larger than the service accepts (4 KiB)')
 export const UnsupportedMediaType = errorWith(415, 'Unsupported Media Type', 'Unsupported Media Type', 'The body is not JSON')
 export const InternalError = errorWith(500, 'Internal Server Error', 'Unexpected error; quote request id 6f1c… when reporting it', 'An unexpected failure; the message gives the request id to quote')
-export const ServiceUnavailable = errorWith(503, 'Service Unavailable', 'Database unavailable; try again in a few seconds', 'MySQL cannot be reached and nothing usable is cached')
+export const ServiceUnavailable = errorWith(503, 'Service Unavailable', 'Database unavailable; try again in a few seconds',
+  'MySQL cannot be reached, or is too busy to answer within the request\'s budget, and nothing usable is cached', {
+    // Plain JSON Schema: @fastify/swagger copies a header's schema as it is, TypeBox's symbols included.
+    headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again' } }
+  })
 
 export const readErrors = {
   400: BadRequest,

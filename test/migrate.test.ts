@@ -18,8 +18,8 @@ t.test('migrate creates a missing database, and running it again changes nothing
   const env = isolatedEnv()
   t.teardown(() => cleanUp(env))
   const config = readConfig(env)
-  t.equal(await migrate(config), 1)
-  t.equal(await migrate(config), 1)
+  t.equal(await migrate(config), 2)
+  t.equal(await migrate(config), 2)
   const connection = await rootConnection(env)
   t.teardown(() => connection.end())
   const [columns] = await connection.query('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position', [config.DATABASE_NAME, 'locations'])
@@ -40,7 +40,7 @@ t.test('a user who may not create databases can still migrate one an administrat
   await admin.query(`GRANT ALL ON ${admin.escapeId(env.DATABASE_NAME ?? '')}.* TO ?@?`, [user, '%'])
 
   const limited = readConfig({ ...env, DATABASE_USER: user, DATABASE_PASSWORD: 'limited-password' })
-  t.equal(await migrate(limited), 1)
+  t.equal(await migrate(limited), 2)
 
   const missing = readConfig({ ...env, DATABASE_USER: user, DATABASE_PASSWORD: 'limited-password', DATABASE_NAME: `${env.DATABASE_NAME}_missing` })
   await t.rejects(migrate(missing), { message: /denied/ }, 'without the database and the right to create it, migrate fails and says why')
@@ -51,7 +51,7 @@ t.test('npm run migrate and npm run seed work from the command line', async t =>
   t.teardown(() => cleanUp(env))
   const options = { cwd: ROOT, env: { PATH: process.env.PATH, ...env } }
   const migrated = await run(process.execPath, ['scripts/migrate.ts'], options)
-  t.match(migrated.stdout, `${env.DATABASE_NAME} is at schema version 1`)
+  t.match(migrated.stdout, `${env.DATABASE_NAME} is at schema version 2`)
   const seeded = await run(process.execPath, ['scripts/seed.ts'], options)
   t.match(seeded.stdout, /^2\d\d demo locations added/)
   const again = await run(process.execPath, ['scripts/seed.ts'], options)
@@ -66,5 +66,5 @@ t.test('migrate refuses to run without the migration lock, and says so', async t
   await holder.query('SELECT GET_LOCK(?, 10)', ['nicaventas_migrations'])
   await t.rejects(migrate(readConfig(env), 1), { message: /migration lock/ })
   await holder.query('SELECT RELEASE_LOCK(?)', ['nicaventas_migrations'])
-  t.equal(await migrate(readConfig(env)), 1, 'and runs once it is free')
+  t.equal(await migrate(readConfig(env)), 2, 'and runs once it is free')
 })

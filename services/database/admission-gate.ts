@@ -36,6 +36,8 @@ interface Waiter {
 
 // Weight of the newest statement in the running estimate: a few slow answers move it, one outlier does not.
 const SMOOTHING = 0.3
+// How far the statements in flight must bear out a slow history before it counts: a tenth of it.
+const CORROBORATION = 10
 // While requests wait, how often their chances are judged again against what MySQL is doing now.
 const REVIEW_MS = 25
 
@@ -43,10 +45,12 @@ const REVIEW_MS = 25
  * Admission control in front of the MySQL pool: one slot per pooled
  * connection, so the pool never queues and never opens more connections
  * than it holds, and a FIFO queue whose every entry is judged by a
- * queue-wait estimate: the time one statement takes now (a smoothed
- * average of recent ones, or, while every slot is busy, at least how long
- * the youngest statement in flight has been running) times the rounds of
- * the queue ahead. A request that could not get its turn before its
+ * queue-wait estimate: the time one statement takes now times the rounds
+ * of the queue ahead. While every slot is busy, one statement is expected
+ * to take at least as long as the youngest in flight has been running, and
+ * as long as the recent ones took (a smoothed average) once the youngest
+ * has run for a tenth of that: a slow history is believed only while
+ * MySQL is still slow. A request that could not get its turn before its
  * deadline is refused at once with 503 instead of waiting out its budget;
  * a request that finds a free slot always runs, so a stale, pessimistic
  * estimate can never shut MySQL out.
@@ -64,7 +68,9 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     if (running.size < slots) return averageMs
     let youngestStart = 0
     for (const started of running.values()) youngestStart = Math.max(youngestStart, started)
-    return Math.max(averageMs, now - youngestStart)
+    const age = now - youngestStart
+    // History alone never refuses anyone: MySQL may be fast again. It counts once the statements in flight bear it out.
+    return Math.max(age, Math.min(averageMs, age * CORROBORATION))
   }
 
   /** How long a request with `ahead` others before it would wait for its answer: its turn, then its statement. */
@@ -97,19 +103,20 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   /** Hands free slots to the queue's head, refusing whoever can no longer be answered in time. */
   function dispatch (): void {
     const now = Date.now()
-    const estimate = serviceEstimateMs(now)
+    // Judged only once every slot is taken, which admissions below may bring about.
+    let estimate: number | undefined
     for (let index = 0; index < queue.length;) {
       const waiter = queue[index] as Waiter
       const budgetMs = waiter.deadline - waiter.enqueuedAt
       if (now >= waiter.deadline) {
         queue.splice(index, 1)
-        waiter.refuse(refusal('deadline', budgetMs, estimate))
-      } else if (running.size === slots && now + expectedMs(index, estimate) > waiter.deadline) {
-        queue.splice(index, 1)
-        waiter.refuse(refusal('wait_estimate', budgetMs, estimate))
+        waiter.refuse(refusal('deadline', budgetMs, serviceEstimateMs(now)))
       } else if (running.size < slots) {
         queue.splice(index, 1)
         waiter.admit(takeSlot(waiter.enqueuedAt))
+      } else if (now + expectedMs(index, estimate ??= serviceEstimateMs(now)) > waiter.deadline) {
+        queue.splice(index, 1)
+        waiter.refuse(refusal('wait_estimate', budgetMs, estimate))
       } else {
         index++
       }

@@ -3,6 +3,7 @@ import { AUTH } from '../helper.ts'
 export interface TimedResponse {
   status: number
   body: Record<string, unknown> | null
+  headers: Headers
   ms: number
 }
 
@@ -27,7 +28,7 @@ export function timedClient (baseUrl: string) {
     const text = await response.text()
     const ms = performance.now() - started
     worstMs = Math.max(worstMs, ms)
-    return { status: response.status, body: text === '' ? null : JSON.parse(text), ms }
+    return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers, ms }
   }
 
   const at = (country: string, city: string) => `?country=${country}&city=${encodeURIComponent(city)}`
