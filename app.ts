@@ -28,6 +28,23 @@ export interface AppOptions extends AvailabilityPluginOptions {
 
 // A location body is well under 200 bytes; anything near this limit is not one.
 const BODY_LIMIT_BYTES = 4096
+
+/**
+ * The HTTP server's timeouts. An idle keep-alive connection costs a few
+ * kilobytes and no CPU, so none is refused for its number; what is bounded
+ * is how long a client may take. Kept-alive connections outlive the proxy's
+ * own (nginx keeps idle upstream connections 60 s), so the proxy never
+ * sends a request on a connection we are closing.
+ */
+export const HTTP_TIMEOUTS = {
+  keepAliveTimeout: 72_000,
+  // Headers sent a byte at a time (slowloris) are cut off after this: 408, connection closed.
+  headersTimeout: 10_000,
+  // The longest request the service has: a write waiting for MySQL (DATABASE_WRITE_TIMEOUT_MS, 8 s by default).
+  requestTimeout: 30_000,
+  // How often Node looks for connections past those limits.
+  connectionsCheckingInterval: 1_000
+} as const
 const REQUEST_ID = /^[\w.:-]{1,64}$/
 
 /** The whole service, as the server runs it and as the tests build it. */
@@ -35,6 +52,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveTimeout,
+    requestTimeout: HTTP_TIMEOUTS.requestTimeout,
+    http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     logController: new RequestLogController(),
     // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.
     requestIdHeader: false,

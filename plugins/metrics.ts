@@ -52,24 +52,17 @@ export default fp(async function metricsPlugin (fastify) {
         for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count)
       }
     }))
-  const gauge = (name: string, help: string, read: () => Record<string, number>, label = 'state') =>
-    registry.registerMetric(new Gauge({
-      name,
-      help,
-      labelNames: [label],
-      registers: [],
-      collect () {
-        for (const [value, count] of Object.entries(read())) this.set({ [label]: value }, count)
-      }
-    }))
+  const gauge = (name: string, help: string, read: () => number) =>
+    registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
   const cache = () => fastify.availabilityCache
   const gate = () => fastify.database.gate
   counter('nicaventas_cache_reads_total', 'Availability reads by cache outcome (hit, miss, bypass, stale)', 'outcome', () => cache().stats.outcomes)
   counter('nicaventas_cache_fills_total', 'Cache fills after a miss: stored, or refused because a write took the lease', 'result', () => cache().stats.fills)
   counter('nicaventas_cache_invalidations_total', 'Invalidations after writes: done, or failed and queued for retry', 'result', () => cache().stats.invalidations)
   counter('nicaventas_mysql_requests_shed_total', 'Requests refused before reaching MySQL: wait_estimate (could not be answered within the budget), deadline (the budget ran out in the queue)', 'reason', () => gate().shed)
-  gauge('nicaventas_mysql_pool_connections', 'MySQL connection slots in use, and requests waiting for one', () => ({ in_use: gate().inUse, waiting: gate().waiting }))
-  gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => ({ pending: cache().pendingInvalidations }))
+  gauge('nicaventas_mysql_connections_in_use', 'MySQL connections running a statement (or opening for one)', () => gate().inUse)
+  gauge('nicaventas_mysql_requests_waiting', 'Requests waiting for a MySQL connection', () => gate().waiting)
+  gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache().pendingInvalidations)
   registry.registerMetric(new Counter({
     name: 'nicaventas_mysql_queries_total',
     help: 'Statements sent to MySQL by the availability store',
