@@ -10,6 +10,7 @@ import metrics from './plugins/metrics.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
 import sensible from './plugins/sensible.ts'
+import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
 import writeRoutes from './routes/active/write.ts'
@@ -83,6 +84,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(sensible)
   await app.register(errorHandler)
   await app.register(gracefulClose)
+  await app.register(underPressure)
   await app.register(metrics)
   await app.register(databaseSchema)
   await app.register(mysql)

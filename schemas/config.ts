@@ -37,7 +37,9 @@ export const EnvironmentSchema = Type.Object({
   CACHE_NAMESPACE: Type.String({ default: 'nicaventas', pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
   CACHE_TTL_SECONDS: Seconds(300),
   CACHE_NEGATIVE_TTL_SECONDS: Seconds(30),
-  CACHE_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 })
+  CACHE_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
+
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 
 export type Environment = Static<typeof EnvironmentSchema>

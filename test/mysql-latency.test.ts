@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { demoLocations } from '../db/demo-data.ts'
 import { build } from './helper.ts'
@@ -125,4 +126,31 @@ t.test('MySQL 1.5 s slower, 200 cold GETs: served or refused within the budget, 
   proxy.delay(0)
   const recovered = await Promise.all(cold('C', 30))
   t.same(new Set(statuses(recovered)), new Set([404]), 'once MySQL is fast again, everything is served')
+})
+
+t.test('MySQL stalls for 5 s: no connection opened, reads refused within their budget, no write abandoned once sent, normal at once after', async t => {
+  const { proxy, client } = await appBehindSlowProxy(t)
+  const openedBefore = proxy.connectionsAccepted
+  proxy.stall()
+  const stallEnds = Date.now() + 5000
+  const reading: Array<Promise<TimedResponse>> = []
+  const writing: Array<Promise<TimedResponse>> = []
+  for (let index = 0; Date.now() < stallEnds - 300; index++) {
+    reading.push(client.get('NI', `Ciudad D ${index}`))
+    if (index % 5 === 0) writing.push(client.put(WRITTEN.country, WRITTEN.city, index % 2 === 0))
+    await sleep(100)
+  }
+  await sleep(stallEnds - Date.now())
+  proxy.resume()
+  const writes = await Promise.all(writing)
+  const answers = [...await Promise.all(reading), ...writes]
+  t.comment(`${answers.length} requests during a 5 s stall: ${[...new Set(statuses(answers))]}; writes ${statuses(writes)}; worst ${worst(answers).toFixed(0)} ms; ${proxy.connectionsAccepted - openedBefore} connections opened`)
+  t.equal(proxy.connectionsAccepted - openedBefore, 0, 'no connection opened: the pool\'s own wait out the stall')
+  t.ok(answers.every(answer => answer.status === 404 || answer.status === 200 || answer.status === 503), 'served or refused')
+  t.ok(worst(answers) < 8000 + 1000, 'nothing waits past its budget')
+  t.same(new Set(statuses(writes)), new Set([200]), 'every write waits out the stall within its own budget and is acknowledged')
+
+  const after = await Promise.all(Array.from({ length: 20 }, (_, index) => client.get('NI', `Ciudad E ${index}`)))
+  t.same(new Set(statuses(after)), new Set([404]), 'right after the stall, everything is served')
+  t.ok(worst(after) < 500, 'at normal speed')
 })

@@ -12,12 +12,12 @@ export interface Slot {
 
 export interface AdmissionGate {
   /**
-   * Resolves with a slot once one is free, in arrival order. Rejects at once
-   * (DatabaseUnavailableError, with a Retry-After) when the queue ahead means
-   * the request cannot be served before `deadline` (epoch ms), and when the
-   * deadline passes while it waits.
+   * Resolves with a slot once one is free, in arrival order. Rejects
+   * (DatabaseUnavailableError, with a Retry-After) when the deadline (epoch
+   * ms) passes while it waits and, unless `patient`, at once when the queue
+   * ahead means it cannot be served before its deadline.
    */
-  enter (deadline: number): Promise<Slot>
+  enter (deadline: number, patient?: boolean): Promise<Slot>
   /** Slots taken: statements on their way, connections in use. */
   readonly inUse: number
   /** Requests waiting for a slot. */
@@ -29,6 +29,7 @@ export interface AdmissionGate {
 
 interface Waiter {
   deadline: number
+  patient: boolean
   enqueuedAt: number
   admit (slot: Slot): void
   refuse (error: DatabaseUnavailableError): void
@@ -53,7 +54,8 @@ const REVIEW_MS = 25
  * MySQL is still slow. A request that could not get its turn before its
  * deadline is refused at once with 503 instead of waiting out its budget;
  * a request that finds a free slot always runs, so a stale, pessimistic
- * estimate can never shut MySQL out.
+ * estimate can never shut MySQL out. Writes are patient: an estimate never
+ * refuses them, only their own (longer) deadline does.
  */
 export function createAdmissionGate (slots: number): AdmissionGate {
   const queue: Waiter[] = []
@@ -80,8 +82,8 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     shed[reason]++
     const retryAfterSeconds = Math.max(1, Math.ceil(expectedMs(queue.length, estimate) / 1000))
     const message = reason === 'deadline'
-      ? `MySQL is busy: no connection came free within ${budgetMs} ms; try again shortly`
-      : `MySQL is busy: this request could not be answered within ${budgetMs} ms; try again shortly`
+      ? `MySQL is busy: this request was not run, no connection came free within ${budgetMs} ms; try again shortly`
+      : `MySQL is busy: this request was not run, it could not be answered within ${budgetMs} ms; try again shortly`
     return new DatabaseUnavailableError(message, { retryAfterSeconds })
   }
 
@@ -114,7 +116,7 @@ export function createAdmissionGate (slots: number): AdmissionGate {
       } else if (running.size < slots) {
         queue.splice(index, 1)
         waiter.admit(takeSlot(waiter.enqueuedAt))
-      } else if (now + expectedMs(index, estimate ??= serviceEstimateMs(now)) > waiter.deadline) {
+      } else if (!waiter.patient && now + expectedMs(index, estimate ??= serviceEstimateMs(now)) > waiter.deadline) {
         queue.splice(index, 1)
         waiter.refuse(refusal('wait_estimate', budgetMs, estimate))
       } else {
@@ -135,15 +137,15 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   }
 
   return {
-    enter (deadline) {
+    enter (deadline, patient = false) {
       const now = Date.now()
       if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
       const estimate = serviceEstimateMs(now)
-      if (now + expectedMs(queue.length, estimate) > deadline) {
+      if (!patient && now + expectedMs(queue.length, estimate) > deadline) {
         return Promise.reject(refusal('wait_estimate', deadline - now, estimate))
       }
       return new Promise<Slot>((resolve, reject) => {
-        queue.push({ deadline, enqueuedAt: now, admit: resolve, refuse: reject })
+        queue.push({ deadline, patient, enqueuedAt: now, admit: resolve, refuse: reject })
         dispatch()
       })
     },

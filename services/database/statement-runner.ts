@@ -101,7 +101,8 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
 
   async function run<T extends Result> (kind: StatementKind, sql: string, values: unknown[]): Promise<T> {
     const budgetMs = kind === 'read' ? options.readTimeoutMs : options.writeTimeoutMs
-    const slot = await gate.enter(Date.now() + budgetMs)
+    // Writes are precious: they wait out their own budget rather than be refused on an estimate.
+    const slot = await gate.enter(Date.now() + budgetMs, kind === 'write')
     timings.queueWait?.(slot.waitedMs)
     const started = Date.now()
     let callerGone = false

@@ -16,6 +16,10 @@ export interface TcpProxy {
    * network does; 0 forwards at once again.
    */
   delay (ms: number): void
+  /** Holds everything clients send until resume(), as a MySQL that stalls (a lock, a flush) does. */
+  stall (): void
+  /** Forwards what a stall held, in order, and forwards again. */
+  resume (): void
   /** Connections accepted since the proxy started: how many the client opened. */
   readonly connectionsAccepted: number
   /** Forwards again: connections held by a blackhole are closed, the port accepts again. */
@@ -29,6 +33,9 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
   let mode: 'open' | 'blackhole' | 'cut' = 'open'
   let delayMs = 0
   let accepted = 0
+  let stalled = false
+  // Per connection, what to do with the chunks a stall held.
+  const releases = new Set<() => void>()
 
   const track = (socket: Socket) => {
     sockets.add(socket)
@@ -40,8 +47,19 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
   /** Client to upstream, each chunk held for the delay in force when it arrived, never overtaking an earlier one. */
   function forwardDelayed (client: Socket, upstream: Socket): void {
     let lastDue = 0
+    let held: Buffer[] = []
+    const release = () => {
+      for (const chunk of held) if (!upstream.destroyed) upstream.write(chunk)
+      held = []
+    }
+    releases.add(release)
+    client.on('close', () => releases.delete(release))
     client.on('data', (chunk: Buffer) => {
       if (mode === 'blackhole') return
+      if (stalled) {
+        held.push(chunk)
+        return
+      }
       const due = Math.max(lastDue, Date.now() + delayMs)
       lastDue = due
       setTimeout(() => { if (mode === 'open' && !upstream.destroyed) upstream.write(chunk) }, due - Date.now())
@@ -82,6 +100,13 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
     get connectionsAccepted () { return accepted },
 
     delay (ms) { delayMs = ms },
+
+    stall () { stalled = true },
+
+    resume () {
+      stalled = false
+      for (const release of releases) release()
+    },
 
     async cut () {
       mode = 'cut'
