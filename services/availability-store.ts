@@ -1,5 +1,6 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { LocationData } from '../schemas/location.ts'
+import { createReadBatcher } from './database/read-batcher.ts'
 import type { StatementRunner } from './database/statement-runner.ts'
 import type { LocationId } from './location.ts'
 
@@ -24,10 +25,14 @@ export interface AvailabilityStore {
 interface LocationRow extends RowDataPacket {
   country: string
   city: string
+  city_key: string
   active: number
 }
 
-const SELECT_LOCATION = 'SELECT country, city, active FROM locations WHERE country = ? AND city_key = ?'
+const SELECT_LOCATIONS = 'SELECT country, city, city_key, active FROM locations WHERE '
+const ONE_LOCATION = '(country = ? AND city_key = ?)'
+// Enough to empty a queue of reads in a few statements; small enough to stay a quick range scan.
+const MAX_BATCH = 100
 const SET_ACTIVE = 'CALL set_location_active(?, ?, ?)'
 const INSERT_LOCATION = 'INSERT INTO locations (country, city, city_key, active) VALUES (?, ?, ?, ?)'
 const DELETE_LOCATION = 'DELETE FROM locations WHERE country = ? AND city_key = ?'
@@ -40,13 +45,21 @@ function toLocation (row: LocationRow | undefined): LocationData | undefined {
 }
 
 export function createAvailabilityStore (db: StatementRunner): AvailabilityStore {
+  const readLocation = createReadBatcher<LocationId, LocationRow>(db, {
+    one: ({ country, cityKey }) => ({ sql: SELECT_LOCATIONS + ONE_LOCATION, values: [country, cityKey] }),
+    many: ids => ({
+      sql: SELECT_LOCATIONS + ids.map(() => ONE_LOCATION).join(' OR '),
+      values: ids.flatMap(({ country, cityKey }) => [country, cityKey])
+    }),
+    keyOfId: ({ country, cityKey }) => `${country}:${cityKey}`,
+    keyOfRow: row => `${row.country}:${row.city_key}`,
+    maxBatch: MAX_BATCH
+  })
+
   return {
     get queryCount () { return db.statementCount },
 
-    async find ({ country, cityKey }) {
-      const [row] = await db.read<LocationRow[]>(SELECT_LOCATION, [country, cityKey])
-      return toLocation(row)
-    },
+    find: async id => toLocation(await readLocation(id)),
 
     async setActive ({ country, cityKey }, active) {
       // A CALL answers with the procedure's result set, then the CALL's own status.

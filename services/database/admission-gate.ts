@@ -17,9 +17,11 @@ export interface AdmissionGate {
    * ms) passes while it waits and, unless `patient`, at once when the queue
    * ahead means it cannot be served before its deadline.
    */
-  enter (deadline: number, patient?: boolean): Promise<Slot>
+  enter (deadline: number, options?: EntryOptions): Promise<Slot>
   /** Slots taken: statements on their way, connections in use. */
   readonly inUse: number
+  /** Whether a request entering now would run at once. */
+  readonly hasFreeSlot: boolean
   /** Requests waiting for a slot. */
   readonly waiting: number
   readonly shed: Readonly<Record<ShedReason, number>>
@@ -27,9 +29,17 @@ export interface AdmissionGate {
   readonly serviceEstimateMs: number
 }
 
+export interface EntryOptions {
+  /** Refused only by its deadline, never on an estimate (writes). */
+  patient?: boolean
+  /** How many requests this entry stands for (a batch of reads), for the shed counts. */
+  requests?: () => number
+}
+
 interface Waiter {
   deadline: number
   patient: boolean
+  requests: () => number
   enqueuedAt: number
   admit (slot: Slot): void
   refuse (error: DatabaseUnavailableError): void
@@ -37,6 +47,7 @@ interface Waiter {
 
 // Weight of the newest statement in the running estimate: a few slow answers move it, one outlier does not.
 const SMOOTHING = 0.3
+const one = () => 1
 // How far the statements in flight must bear out a slow history before it counts: a tenth of it.
 const CORROBORATION = 10
 // While requests wait, how often their chances are judged again against what MySQL is doing now.
@@ -78,8 +89,8 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   /** How long a request with `ahead` others before it would wait for its answer: its turn, then its statement. */
   const expectedMs = (ahead: number, estimate: number) => (Math.floor(ahead / slots) + 1) * estimate + estimate
 
-  function refusal (reason: ShedReason, budgetMs: number, estimate: number): DatabaseUnavailableError {
-    shed[reason]++
+  function refusal (reason: ShedReason, budgetMs: number, estimate: number, requests: () => number): DatabaseUnavailableError {
+    shed[reason] += requests()
     const retryAfterSeconds = Math.max(1, Math.ceil(expectedMs(queue.length, estimate) / 1000))
     const message = reason === 'deadline'
       ? `MySQL is busy: this request was not run, no connection came free within ${budgetMs} ms; try again shortly`
@@ -112,13 +123,13 @@ export function createAdmissionGate (slots: number): AdmissionGate {
       const budgetMs = waiter.deadline - waiter.enqueuedAt
       if (now >= waiter.deadline) {
         queue.splice(index, 1)
-        waiter.refuse(refusal('deadline', budgetMs, serviceEstimateMs(now)))
+        waiter.refuse(refusal('deadline', budgetMs, serviceEstimateMs(now), waiter.requests))
       } else if (running.size < slots) {
         queue.splice(index, 1)
         waiter.admit(takeSlot(waiter.enqueuedAt))
       } else if (!waiter.patient && now + expectedMs(index, estimate ??= serviceEstimateMs(now)) > waiter.deadline) {
         queue.splice(index, 1)
-        waiter.refuse(refusal('wait_estimate', budgetMs, estimate))
+        waiter.refuse(refusal('wait_estimate', budgetMs, estimate, waiter.requests))
       } else {
         index++
       }
@@ -137,19 +148,20 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   }
 
   return {
-    enter (deadline, patient = false) {
+    enter (deadline, { patient = false, requests = one } = {}) {
       const now = Date.now()
       if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
       const estimate = serviceEstimateMs(now)
       if (!patient && now + expectedMs(queue.length, estimate) > deadline) {
-        return Promise.reject(refusal('wait_estimate', deadline - now, estimate))
+        return Promise.reject(refusal('wait_estimate', deadline - now, estimate, requests))
       }
       return new Promise<Slot>((resolve, reject) => {
-        queue.push({ deadline, patient, enqueuedAt: now, admit: resolve, refuse: reject })
+        queue.push({ deadline, patient, requests, enqueuedAt: now, admit: resolve, refuse: reject })
         dispatch()
       })
     },
     get inUse () { return running.size },
+    get hasFreeSlot () { return running.size < slots && queue.length === 0 },
     get waiting () { return queue.length },
     shed,
     get serviceEstimateMs () { return serviceEstimateMs() }

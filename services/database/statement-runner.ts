@@ -27,8 +27,16 @@ export interface StatementRunnerOptions {
 
 type Result = RowDataPacket[] | ResultSetHeader | [RowDataPacket[], ResultSetHeader]
 
+/** A statement built when it gets its connection: a batch takes in whoever joined it while it waited. */
+export type StatementBuilder = () => { sql: string, values: unknown[] }
+
 export interface StatementRunner {
   read<T extends Result> (sql: string, values: unknown[]): Promise<T>
+  /**
+   * A read whose statement is built once it has a slot, whose budget started
+   * at `startedAt`, and that stands for `requests()` requests (a batch).
+   */
+  readWhenAdmitted<T extends Result> (build: StatementBuilder, startedAt: number, requests: () => number): Promise<T>
   write<T extends Result> (sql: string, values: unknown[]): Promise<T>
   readonly gate: AdmissionGate
   /** Statements sent to MySQL since start-up. */
@@ -99,10 +107,12 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     }
   }
 
-  async function run<T extends Result> (kind: StatementKind, sql: string, values: unknown[]): Promise<T> {
+  async function run<T extends Result> (
+    kind: StatementKind, build: StatementBuilder, startedAt = Date.now(), requests?: () => number
+  ): Promise<T> {
     const budgetMs = kind === 'read' ? options.readTimeoutMs : options.writeTimeoutMs
     // Writes are precious: they wait out their own budget rather than be refused on an estimate.
-    const slot = await gate.enter(Date.now() + budgetMs, kind === 'write')
+    const slot = await gate.enter(startedAt + budgetMs, { patient: kind === 'write', requests })
     timings.queueWait?.(slot.waitedMs)
     const started = Date.now()
     let callerGone = false
@@ -116,6 +126,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
           connection.release()
           throw deadlineError(kind, budgetMs)
         }
+        const { sql, values } = build()
         sent = true
         statementCount++
         return await onConnection<T>(connection, sql, values)
@@ -129,7 +140,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     })()
 
     let timer: NodeJS.Timeout | undefined
-    const waitLeft = budgetMs - slot.waitedMs
+    const waitLeft = startedAt + budgetMs - Date.now()
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         // A write already on its way may commit: it keeps its caller waiting until MySQL answers.
@@ -150,8 +161,9 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
   }
 
   return {
-    read: (sql, values) => run('read', sql, values),
-    write: (sql, values) => run('write', sql, values),
+    read: (sql, values) => run('read', () => ({ sql, values })),
+    readWhenAdmitted: (build, startedAt, requests) => run('read', build, startedAt, requests),
+    write: (sql, values) => run('write', () => ({ sql, values })),
     gate,
     get statementCount () { return statementCount },
     answeredRecently (withinMs) { return lastAnswerAt >= lastFailureAt && Date.now() - lastAnswerAt < withinMs }
