@@ -142,8 +142,8 @@ export function createAdmissionGate (slots: number): AdmissionGate {
       clearTimeout(reviewTimer)
       reviewTimer = undefined
     } else if (reviewTimer === undefined) {
+      // Not unref'd: it runs only while requests wait, and they must get their answer.
       reviewTimer = setTimeout(() => { reviewTimer = undefined; dispatch() }, REVIEW_MS)
-      reviewTimer.unref()
     }
   }
 

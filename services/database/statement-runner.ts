@@ -22,7 +22,7 @@ export interface StatementRunnerOptions {
    * connection is judged broken and closed.
    */
   writeTimeoutMs: number
-  timings?: StatementTimings
+  timings: StatementTimings
 }
 
 type Result = RowDataPacket[] | ResultSetHeader | [RowDataPacket[], ResultSetHeader]
@@ -66,7 +66,7 @@ function sentByServer (error: unknown): boolean {
  */
 export function createStatementRunner (pool: MySQLPromisePool, options: StatementRunnerOptions): StatementRunner {
   const gate = createAdmissionGate(options.poolSize)
-  const timings = options.timings ?? {}
+  const { timings } = options
   let statementCount = 0
   let lastAnswerAt = 0
   let lastFailureAt = 0
@@ -90,7 +90,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       }, options.writeTimeoutMs)
     })
     try {
-      const [result] = await Promise.race([connection.query<T>({ sql, values }), broken])
+      const [result] = await Promise.race([connection.query<T>({ sql, values }), broken]).finally(() => clearTimeout(timer))
       lastAnswerAt = Date.now()
       connection.release()
       return result
@@ -102,8 +102,6 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
         connection.destroy()
       }
       throw error
-    } finally {
-      clearTimeout(timer)
     }
   }
 
@@ -133,11 +131,11 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       } catch (error) {
         if (!sentByServer(error)) lastFailureAt = Date.now()
         throw error
-      } finally {
-        slot.leave()
-        timings.statement?.(kind, Date.now() - started)
       }
-    })()
+    })().finally(() => {
+      slot.leave()
+      timings.statement?.(kind, Date.now() - started)
+    })
 
     let timer: NodeJS.Timeout | undefined
     const waitLeft = startedAt + budgetMs - Date.now()
@@ -151,13 +149,9 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
         reject(deadlineError(kind, budgetMs))
       }, waitLeft)
     })
-    try {
-      return await Promise.race([answer, deadline])
-    } catch (error) {
-      return asUnavailable(error)
-    } finally {
-      clearTimeout(timer)
-    }
+    return await Promise.race([answer, deadline])
+      .catch(asUnavailable)
+      .finally(() => clearTimeout(timer))
   }
 
   return {
