@@ -42,3 +42,10 @@ export function timedClient (baseUrl: string) {
     resetWorst () { worstMs = 0 }
   }
 }
+
+/** How many responses got each status, for a test's comment: "200×48, 503×2". */
+export function tally (responses: TimedResponse[]): string {
+  const counts = new Map<number, number>()
+  for (const { status } of responses) counts.set(status, (counts.get(status) ?? 0) + 1)
+  return [...counts].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(', ')
+}
