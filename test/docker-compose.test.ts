@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { readConfig } from '../plugins/config.ts'
+import { HTTP_TIMEOUTS } from '../app.ts'
 import { EnvironmentSchema } from '../schemas/config.ts'
 import {
   ROOT, healthcheck, interpolate, rawEnvironment, readCompose, readComposeText, readDockerfile, referencedVariables,
@@ -73,6 +74,12 @@ t.test('the proxy is nginx with deploy/nginx.conf, balancing over every instance
     const networks = services[name]?.networks as { default?: { aliases?: string[] } } | undefined
     t.ok(networks?.default?.aliases?.includes(upstream?.[1] ?? ''), `${name} answers to ${upstream?.[1]}`)
   }
+  const upstreamKeepAlive = /keepalive_timeout (\d+)s;/.exec(conf.slice(conf.indexOf('upstream')))
+  t.ok(Number(upstreamKeepAlive?.[1]) * 1000 < HTTP_TIMEOUTS.keepAliveTimeout,
+    'nginx drops idle upstream connections before the service would, so it never reuses one being closed')
+  const readTimeout = /proxy_read_timeout (\d+)s;/.exec(conf)
+  const writeBudget = Number(appEnv.DATABASE_WRITE_TIMEOUT_MS ?? EnvironmentSchema.properties.DATABASE_WRITE_TIMEOUT_MS.default)
+  t.ok(Number(readTimeout?.[1]) * 1000 > 2 * writeBudget, 'nginx waits longer for an answer than a write may take (its turn, then MySQL\'s answer)')
   t.match(proxy.depends_on, { app: { condition: 'service_healthy' } }, 'starts once the service is healthy')
   t.equal(app.healthcheck, undefined, 'the service\'s health comes from the image\'s HEALTHCHECK...')
   t.ok(healthcheck(readDockerfile().at(-1) as Stage).command.length > 0, '...which the Dockerfile has')
