@@ -41,12 +41,20 @@ export const HTTP_TIMEOUTS = {
   keepAliveTimeout: 72_000,
   // Headers sent a byte at a time (slowloris) are cut off after this: 408, connection closed.
   headersTimeout: 10_000,
-  // The longest request the service has: a write waiting for MySQL (DATABASE_WRITE_TIMEOUT_MS, 8 s by default).
+  // Above the longest request the service has: a write waiting for its turn, then for MySQL's answer (DATABASE_WRITE_TIMEOUT_MS each, 8 s by default).
   requestTimeout: 30_000,
   // How often Node looks for connections past those limits.
   connectionsCheckingInterval: 1_000
 } as const
 const REQUEST_ID = /^[\w.:-]{1,64}$/
+
+/**
+ * How long SIGTERM waits for in-flight requests before the process exits anyway: the longest a
+ * request may take, a write waiting for its turn and then for MySQL's answer, and a margin.
+ */
+export function shutdownGraceMs (config: Config): number {
+  return 2 * config.DATABASE_WRITE_TIMEOUT_MS + 2000
+}
 
 /** The whole service, as the server runs it and as the tests build it. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {

@@ -1,5 +1,5 @@
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.ts'
+import { buildApp, shutdownGraceMs } from './app.ts'
 import { readConfig, type Config } from './plugins/config.ts'
 
 function configOrExit (): Config {
@@ -16,7 +16,7 @@ const config = configOrExit()
 const app = await buildApp({ config })
 
 // On SIGINT/SIGTERM: stop accepting, let in-flight requests (and their invalidations) finish, close the pools.
-closeWithGrace({ delay: 10_000, logger: app.log }, async ({ signal }) => {
+closeWithGrace({ delay: shutdownGraceMs(config), logger: app.log }, async ({ signal }) => {
   app.log.info({ signal }, 'closing: finishing in-flight requests')
   await app.close()
 })

@@ -17,7 +17,7 @@ export default fp(async function errorHandler (fastify) {
 
     if (error instanceof DatabaseUnavailableError) {
       // Expected while MySQL is down or busy, and counted in /metrics: one warning, no stack.
-      request.log.warn({ reason: error.message }, 'MySQL could not serve the request')
+      request.log.warn({ reason: error.message, cause: (error.cause as { code?: string } | undefined)?.code }, 'MySQL could not serve the request')
       return reply.code(503).header('retry-after', String(error.retryAfterSeconds))
         .send({ statusCode: 503, error: 'Service Unavailable', message: error.message })
     }

@@ -7,7 +7,7 @@ import type { StatementTimings } from '../services/database/statement-runner.ts'
 // Request latencies in seconds: a cache hit answers in well under a millisecond, a MySQL read in a few.
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 // What a dependency takes, up to the budgets (seconds) a slow MySQL or Redis runs into.
-const DEPENDENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8]
+const DEPENDENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16]
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -29,15 +29,27 @@ export default fp(async function mysql (fastify) {
     connectionLimit: config.DATABASE_POOL_SIZE,
     maxIdle: config.DATABASE_POOL_SIZE
   })
-  const connections = await Promise.allSettled(
-    Array.from({ length: config.DATABASE_POOL_SIZE }, () => fastify.mysql.getConnection())
-  )
-  for (const connection of connections) if (connection.status === 'fulfilled') connection.value.release()
-
-  fastify.decorate('database', createStatementRunner(fastify.mysql, {
+  // Before the pool's first connection: the runner sets up every session it opens.
+  const database = createStatementRunner(fastify.mysql, {
     poolSize: config.DATABASE_POOL_SIZE,
     readTimeoutMs: config.DATABASE_TIMEOUT_MS,
     writeTimeoutMs: config.DATABASE_WRITE_TIMEOUT_MS,
     timings: fastify.dependencyTimings
-  }))
+  })
+  fastify.decorate('database', database)
+  // Added after @fastify/mysql's own, so it runs first (onClose hooks run last-registered first).
+  fastify.addHook('onClose', async () => database.close())
+
+  const connections = await Promise.allSettled(
+    Array.from({ length: config.DATABASE_POOL_SIZE }, () => fastify.mysql.getConnection())
+  )
+  let opened = 0
+  for (const connection of connections) {
+    if (connection.status === 'rejected') continue
+    connection.value.release()
+    opened++
+  }
+  if (opened < config.DATABASE_POOL_SIZE) {
+    fastify.log.warn({ opened, poolSize: config.DATABASE_POOL_SIZE }, 'MySQL pool only partly opened at start; the rest opens on demand')
+  }
 }, { name: 'mysql', dependencies: ['config', 'database-schema', 'metrics'] })

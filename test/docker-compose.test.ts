@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { readConfig } from '../plugins/config.ts'
-import { HTTP_TIMEOUTS } from '../app.ts'
+import { HTTP_TIMEOUTS, shutdownGraceMs } from '../app.ts'
+import type { Config } from '../plugins/config.ts'
 import { EnvironmentSchema } from '../schemas/config.ts'
 import {
   ROOT, healthcheck, interpolate, rawEnvironment, readCompose, readComposeText, readDockerfile, referencedVariables,
@@ -116,6 +117,15 @@ t.test('the service waits for healthy MySQL and Redis, and restarts', async t =>
     t.same(service.depends_on, { mysql: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } }, name)
     t.ok(service.restart !== undefined && service.restart !== 'no', `${name} restart: ${service.restart}`)
     t.equal(service.build, '.', `${name} is built from this repository's Dockerfile`)
+  }
+})
+
+t.test('compose waits for a stopping instance longer than the service waits for its in-flight requests', async t => {
+  const writeTimeoutMs = Number(appEnv.DATABASE_WRITE_TIMEOUT_MS ?? EnvironmentSchema.properties.DATABASE_WRITE_TIMEOUT_MS.default)
+  const graceMs = shutdownGraceMs({ DATABASE_WRITE_TIMEOUT_MS: writeTimeoutMs } as Config)
+  for (const name of appServices) {
+    const period = /^(\d+)s$/.exec(String((services[name] as { stop_grace_period?: string }).stop_grace_period))
+    t.ok(Number(period?.[1]) * 1000 > graceMs, `${name}: stop_grace_period ${period?.[1]} s, the service's grace ${graceMs / 1000} s`)
   }
 })
 

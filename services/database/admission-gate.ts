@@ -27,6 +27,8 @@ export interface AdmissionGate {
   readonly shed: Readonly<Record<ShedReason, number>>
   /** What the gate expects one statement to take now, in milliseconds. */
   readonly serviceEstimateMs: number
+  /** Refuses whoever waits and whoever comes: the pool is about to close. */
+  close (): void
 }
 
 export interface EntryOptions {
@@ -76,6 +78,8 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   const shed: Record<ShedReason, number> = { wait_estimate: 0, deadline: 0 }
   let averageMs = 0
   let reviewTimer: NodeJS.Timeout | undefined
+  let closed = false
+  const closing = () => new DatabaseUnavailableError('The service is shutting down; try another instance', { retryAfterSeconds: 1 })
 
   function serviceEstimateMs (now = Date.now()): number {
     if (running.size < slots) return averageMs
@@ -149,6 +153,7 @@ export function createAdmissionGate (slots: number): AdmissionGate {
 
   return {
     enter (deadline, { patient = false, requests = one } = {}) {
+      if (closed) return Promise.reject(closing())
       const now = Date.now()
       if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
       const estimate = serviceEstimateMs(now)
@@ -164,6 +169,11 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     get hasFreeSlot () { return running.size < slots && queue.length === 0 },
     get waiting () { return queue.length },
     shed,
-    get serviceEstimateMs () { return serviceEstimateMs() }
+    get serviceEstimateMs () { return serviceEstimateMs() },
+    close () {
+      closed = true
+      for (const waiter of queue.splice(0)) waiter.refuse(closing())
+      scheduleReview()
+    }
   }
 }

@@ -18,12 +18,16 @@ export function isDatabaseUnavailable (error: unknown): error is DatabaseUnavail
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'POOL_CLOSED',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT'
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED'
 ])
 
-/** Rethrows a driver error as a DatabaseUnavailableError when it means MySQL is out of reach. */
+/** Rethrows a driver error as a DatabaseUnavailableError when it means MySQL is out of reach or busy. */
 export function asUnavailable (error: unknown): never {
   const code = (error as { code?: string }).code
+  if (code === 'ER_LOCK_WAIT_TIMEOUT') {
+    // MySQL rolled the statement back: the answer can say for certain that nothing changed.
+    throw new DatabaseUnavailableError('MySQL could not lock the location in time (another change holds it); this request was not applied, try again', { cause: error })
+  }
   if (code !== undefined && UNAVAILABLE_CODES.has(code)) {
     throw new DatabaseUnavailableError('Database unavailable; try again in a few seconds', { cause: error })
   }

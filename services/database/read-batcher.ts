@@ -26,8 +26,9 @@ export function createReadBatcher<Id, Row extends RowDataPacket> (db: StatementR
   }
   let open: Batch | undefined
 
-  function startBatch (): Batch {
-    const batch: Batch = { ids: new Map(), rows: Promise.resolve(new Map()) }
+  /** A batch holding its first read already, so a refusal at the gate counts it. */
+  function startBatch (key: string, id: Id): Batch {
+    const batch: Batch = { ids: new Map([[key, id]]), rows: Promise.resolve(new Map()) }
     const close = () => { if (open === batch) open = undefined }
     batch.rows = db.readWhenAdmitted<Row[]>(() => {
       close()
@@ -45,10 +46,14 @@ export function createReadBatcher<Id, Row extends RowDataPacket> (db: StatementR
       const [row] = await db.read<Row[]>(sql, values)
       return row
     }
-    if (open === undefined || open.ids.size >= options.maxBatch) open = startBatch()
-    const batch = open
     const key = options.keyOfId(id)
-    batch.ids.set(key, id)
+    let batch = open
+    if (batch === undefined || batch.ids.size >= options.maxBatch) {
+      batch = startBatch(key, id)
+      open = batch
+    } else {
+      batch.ids.set(key, id)
+    }
     return (await batch.rows).get(key)
   }
 }

@@ -41,11 +41,10 @@ export interface StatementRunner {
   readonly gate: AdmissionGate
   /** Statements sent to MySQL since start-up. */
   readonly statementCount: number
-  /**
-   * Whether MySQL answered a statement within the last `withinMs` and none
-   * has failed or gone unanswered past its deadline since.
-   */
+  /** Whether MySQL answered a statement within the last `withinMs`, and no connection to it has failed since. */
   answeredRecently (withinMs: number): boolean
+  /** Refuses every statement from now on (they would meet a closed pool); call before closing the pool. */
+  close (): void
 }
 
 /** An error MySQL itself sent (a duplicate key, a lock wait): the connection is still in a known state. */
@@ -66,6 +65,15 @@ function sentByServer (error: unknown): boolean {
  */
 export function createStatementRunner (pool: MySQLPromisePool, options: StatementRunnerOptions): StatementRunner {
   const gate = createAdmissionGate(options.poolSize)
+  // A write stuck behind a row lock gets MySQL's own, definite refusal before the write budget
+  // would make us give up on it without knowing whether it committed. Set on every new connection,
+  // before it runs anything else (a connection runs its commands in order).
+  const lockWaitSeconds = Math.max(1, Math.floor(options.writeTimeoutMs / 1000) - 1)
+  // The callback pool's event: it hands over the connection itself, before anyone else has it.
+  pool.pool.pool.on('connection', connection => {
+    // InnoDB always knows this variable; were it refused, the server's default (50 s) would stand.
+    connection.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitSeconds}`, () => {})
+  })
   const { timings } = options
   let statementCount = 0
   let lastAnswerAt = 0
@@ -143,7 +151,6 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       timer = setTimeout(() => {
         // A write already on its way may commit: it keeps its caller waiting until MySQL answers.
         if (kind === 'write' && sent) return
-        if (sent) lastFailureAt = Date.now()
         callerGone = true
         answer.catch(() => {})
         reject(deadlineError(kind, budgetMs))
@@ -160,6 +167,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     write: (sql, values) => run('write', () => ({ sql, values })),
     gate,
     get statementCount () { return statementCount },
-    answeredRecently (withinMs) { return lastAnswerAt >= lastFailureAt && Date.now() - lastAnswerAt < withinMs }
+    answeredRecently (withinMs) { return lastAnswerAt >= lastFailureAt && Date.now() - lastAnswerAt < withinMs },
+    close: () => gate.close()
   }
 }
