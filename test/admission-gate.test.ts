@@ -72,3 +72,13 @@ t.test('a free slot is always used, however slow the history', async t => {
   t.ok(slot, 'a 10 ms budget, a 300 ms history, a free slot: it runs')
   slot.leave()
 })
+
+t.test('once closed, the gate refuses whoever waits and whoever comes', async t => {
+  const gate = createAdmissionGate(1)
+  const held = await gate.enter(Date.now() + 10_000)
+  const waiting = gate.enter(Date.now() + 10_000).then(() => undefined, (error: unknown) => error)
+  gate.close()
+  t.match(((await waiting) as Error).message, 'The service is shutting down')
+  await t.rejects(gate.enter(Date.now() + 10_000), { message: 'The service is shutting down; try another instance', retryAfterSeconds: 1 })
+  held.leave()
+})
