@@ -137,7 +137,8 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
         statementCount++
         return await onConnection<T>(connection, sql, values)
       } catch (error) {
-        if (!sentByServer(error)) lastFailureAt = Date.now()
+        // A connection that came too late for its caller is no sign of a MySQL in trouble.
+        if (!sentByServer(error) && !callerGone) lastFailureAt = Date.now()
         throw error
       }
     })().finally(() => {
