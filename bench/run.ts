@@ -18,6 +18,7 @@ import { ResponseTally, share } from './response-tally.ts'
 import { median } from './statistics.ts'
 import { startBaseline, startService, type Target } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
+import { measureWithWrk, wrkAvailable } from './wrk.ts'
 
 const DATABASE_NAME = 'nicaventas_bench'
 const NAMESPACE = 'nicaventas_bench'
@@ -29,9 +30,16 @@ const TARGET_RATIO = 0.8
 const TARGET_P99_MS = 10
 const TARGET_RSS_MB = 150
 
+// A baseline server below this share of a core was held back by the generator, not at its ceiling.
+const CEILING_CPU_PERCENT = 90
+const WRK_PATH = '/active?country=NI&city=Managua'
+
 const options = readBenchOptions(process.argv.slice(2))
+const useWrk = wrkAvailable()
 const startedAt = new Date().toISOString()
 const failures: string[] = []
+/** Baseline rounds whose server the generator could not drive to a full core. */
+const notAtCeiling: string[] = []
 /** Local Redis and MariaDB processes, whose CPU share each measured run reports. */
 const localServers: Record<string, number> = {}
 
@@ -89,18 +97,54 @@ async function measure (scenario: ScenarioRun['scenario'], target: Target, reque
   return { scenario, round, ...measurement, statuses: tally.statuses, cacheOutcomes: tally.cacheOutcomes }
 }
 
+/** The service's cache outcomes so far, from its /metrics: how a wrk run, which reads no body, learns what it got. */
+async function cacheOutcomes (target: Target): Promise<Record<string, number>> {
+  const text = await (await fetch(`${target.baseUrl}/metrics`)).text()
+  return Object.fromEntries([...text.matchAll(/^nicaventas_cache_reads_total\{outcome="(\w+)"\} (\d+)$/gm)].map(([, outcome, count]) => [outcome, Number(count)]))
+}
+
+/** One wrk run of GET /active for Managua; for the service, its cache outcomes over the run from /metrics. */
+async function measureWithWrkRun (scenario: 'baseline' | 'hit', target: Target, durationSeconds: number, round?: number): Promise<ScenarioRun> {
+  const before = scenario === 'hit' ? await cacheOutcomes(target) : {}
+  const measurement = await measureWithWrk({
+    url: `${target.baseUrl}${WRK_PATH}`, connections: options.connections, durationSeconds, serverPid: target.child.pid, neighbourPids: localServers
+  })
+  const after = scenario === 'hit' ? await cacheOutcomes(target) : {}
+  const outcomes = Object.fromEntries(Object.entries(after).map(([outcome, count]) => [outcome, count - (before[outcome] ?? 0)]).filter(([, count]) => count !== 0))
+  const statuses: Record<string, number> = { 'GET 200': measurement.requests - measurement.non2xx }
+  if (measurement.non2xx > 0) statuses['GET non-2xx'] = measurement.non2xx
+  return { scenario, round, ...measurement, statuses, cacheOutcomes: outcomes }
+}
+
+/** A measured wrk run: failures recorded, and a baseline short of its ceiling flagged. */
+async function measureWrk (scenario: 'baseline' | 'hit', target: Target, round: number): Promise<ScenarioRun> {
+  const run = await measureWithWrkRun(scenario, target, options.duration, round)
+  const label = `${scenario} #${round}`
+  if (run.errors > 0 || run.non2xx > 0) failures.push(`${label}: ${run.errors} connection errors, ${run.non2xx} non-2xx answers`)
+  if (scenario === 'hit' && share(run.cacheOutcomes, 'hit') < 1) failures.push(`${label}: not every answer was a hit (${JSON.stringify(run.cacheOutcomes)})`)
+  if (scenario === 'baseline' && run.serverCpuPercent < CEILING_CPU_PERCENT) {
+    notAtCeiling.push(`${label}: the bare server used ${run.serverCpuPercent.toFixed(0)}% of a core (generator ${run.generatorCpuPercent.toFixed(0)}%): not at its ceiling, so compare requests per server CPU-second`)
+  }
+  console.error(`  ${label}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.latencyP99Ms.toFixed(2)} ms, server CPU ${run.serverCpuPercent.toFixed(0)}%, wrk CPU ${run.generatorCpuPercent.toFixed(0)}%`)
+  return run
+}
+
 /** Baseline and hit alternate, and swap which goes first each round, so drift on a noisy machine hits both alike. */
 async function alternateBaselineAndHit (baseline: Target, service: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
   const gets: RequestsFor = tally => rotatingGets(locations, tally)
-  console.error(`warming up the bare server and the hit path (${options.warmup} s each)`)
-  await warmUp(baseline, gets)
-  await warmUp(service, gets)
+  console.error(`warming up the bare server and the hit path (${options.warmup} s each, ${useWrk ? 'wrk' : 'autocannon'})`)
+  if (useWrk) {
+    await measureWithWrkRun('baseline', baseline, options.warmup)
+    await measureWithWrkRun('hit', service, options.warmup)
+  } else {
+    await warmUp(baseline, gets)
+    await warmUp(service, gets)
+  }
   const runs: ScenarioRun[] = []
   for (let round = 1; round <= options.rounds; round++) {
-    const pair = [
-      () => measure('baseline', baseline, gets, ['GET 200'], round),
-      () => measure('hit', service, gets, ['GET 200'], round)
-    ]
+    const pair = useWrk
+      ? [() => measureWrk('baseline', baseline, round), () => measureWrk('hit', service, round)]
+      : [() => measure('baseline', baseline, gets, ['GET 200'], round), () => measure('hit', service, gets, ['GET 200'], round)]
     for (const run of round % 2 === 1 ? pair : pair.reverse()) runs.push(await run())
   }
   return runs
@@ -175,12 +219,17 @@ function targetsMet (runs: ScenarioRun[], ratio: RatioSummary, servicePeakMb: nu
 
 function notes (): string[] {
   return [
-    `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"`,
+    useWrk
+      ? `baseline and hit: wrk (one thread, ${options.connections} connections, GET ${WRK_PATH}, no per-response script) shares the machine's ${cpus().length} cores with the server: "bench CPU" is wrk's share; miss and mixed: autocannon in this process, which does per-response work (tallies, cache deletes), so "bench CPU" there is this process`
+      : `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"; install wrk (apt-get install wrk) for baseline and hit rounds whose generator is not the bottleneck`,
+    ...notAtCeiling,
     options.baselineLog === 'off'
       ? 'the bare server logs nothing: it is the ceiling for any Fastify route, so the ratio charges whatever our service logs per request to our route; --baseline-log info shows the ratio without that cost'
       : 'the bare server logs at info like the service (two request lines each): the ratio leaves out the cost of request logging',
     'the service runs as in production (node dist/server.js, NODE_ENV=production, LOG_LEVEL=info) with its stdout sent to /dev/null: log writes are paid, a log collector reading them is not',
-    'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',
+    useWrk
+      ? 'p50/p99: wrk\'s latency histogram (baseline, hit) or every response\'s latency (autocannon); req/s: requests over the run\'s duration (wrk) or autocannon\'s mean of per-second counts'
+      : 'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',
     'miss: the bench deletes a location\'s cache keys as its answer arrives (the service filled them before answering), and the same location comes back a lap of the location list later',
     'mixed: each connection sends 19 GETs then one authenticated PUT writing the location\'s current value (5% writes, each invalidating its key)',
     'miss storm: MySQL counters are server-wide (SHOW GLOBAL STATUS), so anything else using this MariaDB adds to them; the idle window measures that noise'

@@ -6,7 +6,7 @@ export interface RedisTimings {
 }
 
 export interface RedisHealth {
-  /** A command that started at `startedMs` (performance.now()) answered. */
+  /** A command that started at `startedMs` (performance.now(); NaN for one not timed) answered. */
   answered (startedMs: number): void
   /** A command failed or timed out: logged once per episode, not once per request. */
   failed (startedMs: number, error: unknown, action: string): void
@@ -23,13 +23,13 @@ export function createRedisHealth (log: FastifyBaseLogger, timings: RedisTimings
   let failing = false
   return {
     answered (startedMs) {
-      timings.redisCommand?.(performance.now() - startedMs)
+      if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
       if (!failing) return
       failing = false
       log.info('Redis answers the cache again')
     },
     failed (startedMs, error, action) {
-      timings.redisCommand?.(performance.now() - startedMs)
+      if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
       if (failing) return
       failing = true
       log.warn({ err: error }, `Redis failed while ${action}: answering from MySQL until it answers again`)
