@@ -4,7 +4,7 @@ import type { LoadMeasurement } from './load.ts'
 import type { StormResult } from './miss-storm.ts'
 
 export interface ScenarioRun extends LoadMeasurement {
-  scenario: 'baseline' | 'hit' | 'miss' | 'mixed'
+  scenario: 'baseline' | 'anchor' | 'hit' | 'miss' | 'mixed'
   /** For baseline and hit: which alternation round. */
   round?: number
   statuses: Record<string, number>
@@ -73,7 +73,7 @@ export function formatReport (report: BenchReport): string {
       `${fixed(run.neighbourCpuPercent.redis ?? Number.NaN)}%`,
       `${fixed(run.neighbourCpuPercent.mysql ?? Number.NaN)}%`,
       fixed(run.serverPeakRssMb, 1),
-      run.scenario === 'baseline' ? '(constant)' : percentages(run.cacheOutcomes)
+      run.scenario === 'baseline' ? '(constant)' : run.scenario === 'anchor' ? '(one GET)' : percentages(run.cacheOutcomes)
     ])
   )
   const ratio = report.hitBaselineRatio

@@ -16,7 +16,7 @@ import { formatReport, requestsPerCpuSecond, writeReport, type BenchReport, type
 import { invalidatingGets, mixedRequests, rotatingGets } from './requests.ts'
 import { ResponseTally, share } from './response-tally.ts'
 import { median } from './statistics.ts'
-import { startBaseline, startService, type Target } from './targets.ts'
+import { startAnchor, startBaseline, startService, type Target } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
 import { measureWithWrk, wrkAvailable } from './wrk.ts'
 
@@ -104,7 +104,7 @@ async function cacheOutcomes (target: Target): Promise<Record<string, number>> {
 }
 
 /** One wrk run of GET /active for Managua; for the service, its cache outcomes over the run from /metrics. */
-async function measureWithWrkRun (scenario: 'baseline' | 'hit', target: Target, durationSeconds: number, round?: number): Promise<ScenarioRun> {
+async function measureWithWrkRun (scenario: 'baseline' | 'anchor' | 'hit', target: Target, durationSeconds: number, round?: number): Promise<ScenarioRun> {
   const before = scenario === 'hit' ? await cacheOutcomes(target) : {}
   const measurement = await measureWithWrk({
     url: `${target.baseUrl}${WRK_PATH}`, connections: options.connections, durationSeconds, serverPid: target.child.pid, neighbourPids: localServers
@@ -117,7 +117,7 @@ async function measureWithWrkRun (scenario: 'baseline' | 'hit', target: Target, 
 }
 
 /** A measured wrk run: failures recorded, and a baseline short of its ceiling flagged. */
-async function measureWrk (scenario: 'baseline' | 'hit', target: Target, round: number): Promise<ScenarioRun> {
+async function measureWrk (scenario: 'baseline' | 'anchor' | 'hit', target: Target, round: number): Promise<ScenarioRun> {
   const run = await measureWithWrkRun(scenario, target, options.duration, round)
   const label = `${scenario} #${round}`
   if (run.errors > 0 || run.non2xx > 0) failures.push(`${label}: ${run.errors} connection errors, ${run.non2xx} non-2xx answers`)
@@ -129,23 +129,26 @@ async function measureWrk (scenario: 'baseline' | 'hit', target: Target, round: 
   return run
 }
 
-/** Baseline and hit alternate, and swap which goes first each round, so drift on a noisy machine hits both alike. */
-async function alternateBaselineAndHit (baseline: Target, service: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
+/** Baseline, anchor and hit take turns, starting one later each round, so drift on a noisy machine hits all alike. */
+async function alternateBaselineAndHit (baseline: Target, anchor: Target, service: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
   const gets: RequestsFor = tally => rotatingGets(locations, tally)
   console.error(`warming up the bare server and the hit path (${options.warmup} s each, ${useWrk ? 'wrk' : 'autocannon'})`)
   if (useWrk) {
     await measureWithWrkRun('baseline', baseline, options.warmup)
+    await measureWithWrkRun('anchor', anchor, options.warmup)
     await measureWithWrkRun('hit', service, options.warmup)
   } else {
     await warmUp(baseline, gets)
+    await warmUp(anchor, gets)
     await warmUp(service, gets)
   }
   const runs: ScenarioRun[] = []
   for (let round = 1; round <= options.rounds; round++) {
-    const pair = useWrk
-      ? [() => measureWrk('baseline', baseline, round), () => measureWrk('hit', service, round)]
-      : [() => measure('baseline', baseline, gets, ['GET 200'], round), () => measure('hit', service, gets, ['GET 200'], round)]
-    for (const run of round % 2 === 1 ? pair : pair.reverse()) runs.push(await run())
+    const turns = useWrk
+      ? [() => measureWrk('baseline', baseline, round), () => measureWrk('anchor', anchor, round), () => measureWrk('hit', service, round)]
+      : [() => measure('baseline', baseline, gets, ['GET 200'], round), () => measure('anchor', anchor, gets, ['GET 200'], round), () => measure('hit', service, gets, ['GET 200'], round)]
+    const shift = (round - 1) % turns.length
+    for (const run of [...turns.slice(shift), ...turns.slice(0, shift)]) runs.push(await run())
   }
   return runs
 }
@@ -210,7 +213,10 @@ async function machine (mysql: Connection, redis: Redis): Promise<BenchReport['m
 
 function targetsMet (runs: ScenarioRun[], ratio: RatioSummary, servicePeakMb: number): BenchReport['targets'] {
   const worstHitP99 = Math.max(...runs.filter(run => run.scenario === 'hit').map(run => run.latencyP99Ms))
+  const medianP99 = (scenario: string) => median(runs.filter(run => run.scenario === scenario).map(run => run.latencyP99Ms))
+  const [hitP99, anchorP99] = [medianP99('hit'), medianP99('anchor')]
   return [
+    { target: 'hit p99 below the bare Fastify + ioredis anchor\'s', measured: `median of rounds: hit ${hitP99.toFixed(2)} ms, anchor ${anchorP99.toFixed(2)} ms`, met: hitP99 < anchorP99 },
     { target: `hit / baseline >= ${TARGET_RATIO}`, measured: `median ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})`, met: ratio.median >= TARGET_RATIO },
     { target: `hit p99 < ${TARGET_P99_MS} ms at 64 connections`, measured: `worst round ${worstHitP99.toFixed(2)} ms at ${options.connections} connections`, met: worstHitP99 < TARGET_P99_MS && options.connections === 64 },
     { target: `service peak RSS < ${TARGET_RSS_MB} MB`, measured: `${servicePeakMb.toFixed(1)} MB`, met: servicePeakMb < TARGET_RSS_MB }
@@ -244,16 +250,17 @@ async function main (): Promise<number> {
   const redis = connectToRedis()
   try {
     Object.assign(localServers, await localServerPids(mysql, redis))
-    const [service, baseline] = await Promise.all([
+    const [service, baseline, anchor] = await Promise.all([
       startService({ databaseName: DATABASE_NAME, namespace: NAMESPACE, token }),
-      startBaseline(options.baselineLog)
+      startBaseline(options.baselineLog),
+      startAnchor(NAMESPACE)
     ])
     const warm = await warmCache(service.baseUrl, benchLocations(NAMESPACE))
     if (warm.unreadable.length > 0) failures.push(`the service cannot read ${warm.unreadable.length} demo locations (left out of the scenarios): ${warm.unreadable.join('; ')}`)
     const locations = warm.readable
     console.error(`service ready with ${locations.length} demo locations cached`)
 
-    const runs = await alternateBaselineAndHit(baseline, service, locations)
+    const runs = await alternateBaselineAndHit(baseline, anchor, service, locations)
     runs.push(await measureMisses(service, locations, redis))
     runs.push(await measureMixed(service, locations, token))
     console.error(`miss storms: ${options.stormRequests} concurrent GETs each`)

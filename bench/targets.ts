@@ -42,6 +42,22 @@ export async function startService (settings: ServiceSettings): Promise<Target> 
   return { child, baseUrl }
 }
 
+/** Bare Fastify plus one ioredis GET (bench/anchor-server.ts), its key under the bench's namespace. */
+export async function startAnchor (namespace: string): Promise<Target> {
+  const port = await freePort()
+  const child = startNode('anchor server', [join(ROOT, 'bench', 'anchor-server.ts')], {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    REDIS_LOCATION: infrastructure.REDIS_LOCATION,
+    REDIS_PORT: infrastructure.REDIS_PORT,
+    ANCHOR_KEY: `${namespace}:anchor`
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}/active`)
+  return { child, baseUrl }
+}
+
 /** The bare Fastify server (bench/baseline-server.ts), logging off or at info. */
 export async function startBaseline (log: 'off' | 'info'): Promise<Target> {
   const port = await freePort()
