@@ -12,7 +12,7 @@ export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler<FastifyError>(function (error, request, reply) {
     if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="nicaventas"')
     if (error.statusCode !== undefined && error.statusCode < 500) return reply.send(error)
-    // Overload shedding (plugins/under-pressure.ts): expected, counted, and its message is ours.
+    // Overload shedding (plugins/under-pressure.ts): expected, its Retry-After set, its message ours.
     if (error.code === 'FST_UNDER_PRESSURE') return reply.send(error)
 
     if (error instanceof DatabaseUnavailableError) {

@@ -2,7 +2,7 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { LocationData } from '../schemas/location.ts'
 import { createReadBatcher } from './database/read-batcher.ts'
 import type { StatementRunner } from './database/statement-runner.ts'
-import type { LocationId } from './location.ts'
+import { locationKey, type LocationId } from './location.ts'
 
 export interface AvailabilityStore {
   find (id: LocationId): Promise<LocationData | undefined>
@@ -52,8 +52,8 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
       sql: SELECT_LOCATIONS + ids.map(() => ONE_LOCATION).join(' OR '),
       values: ids.flatMap(({ country, cityKey }) => [country, cityKey])
     }),
-    keyOfId: ({ country, cityKey }) => `${country}:${cityKey}`,
-    keyOfRow: row => `${row.country}:${row.city_key}`,
+    keyOfId: locationKey,
+    keyOfRow: row => locationKey({ country: row.country, cityKey: row.city_key }),
     maxBatch: MAX_BATCH
   })
 

@@ -22,6 +22,11 @@ export function cityKey (city: string): string {
     .replace(UNDECOMPOSABLE_LETTERS, letter => UNDECOMPOSABLE[letter] as string)
 }
 
+/** One location as a map key in this process (single flights, pending invalidations, read batches). */
+export function locationKey (id: LocationId): string {
+  return `${id.country}:${id.cityKey}`
+}
+
 export function locationId (country: string, city: string): LocationId {
   return { country: country.toUpperCase(), cityKey: cityKey(city) }
 }

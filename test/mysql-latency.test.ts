@@ -104,10 +104,9 @@ t.test('MySQL 1.5 s slower, 200 cold GETs: served or refused within the budget, 
   t.ok(refused.length > 0, 'what it cannot is refused')
   t.ok(worst(first) < 2000 + 1000, 'every answer within DATABASE_TIMEOUT_MS plus a second')
   t.ok([...refused, ...refusedAgain].every(response => Number(response.headers.get('retry-after')) >= 1), 'every refusal carries Retry-After')
-  t.same(refused[0]?.body, {
-    statusCode: 503, error: 'Service Unavailable', message: refused[0]?.body?.message
-  }, 'in Fastify\'s error shape')
-  t.match(refused[0]?.body?.message, /^MySQL is busy: /)
+  t.ok([...refused, ...refusedAgain].every(({ body }) => Object.keys(body ?? {}).sort().join() === 'error,message,statusCode' &&
+    body?.statusCode === 503 && body.error === 'Service Unavailable' && /^MySQL is busy: this request was not run, /.test(String(body.message))),
+  'every refusal in Fastify\'s error shape, saying the request was not run')
   t.ok(refusedAgain.length >= 30, 'with MySQL known to be slow, most of a second wave is refused')
   t.equal(refusedFast.length, refusedAgain.length, 'and refused at once, not after waiting out the budget')
   t.same(statuses(writes), [200, 200, 200, 200, 200], 'writes have a budget of their own: none refused or abandoned')

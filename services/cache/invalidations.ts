@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { LocationId } from '../location.ts'
-import { locationKey } from './keys.ts'
+import { locationKey, type LocationId } from '../location.ts'
 
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 2000

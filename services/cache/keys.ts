@@ -20,11 +20,6 @@ export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
   return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
 }
 
-/** One location in this process's maps (flights, pending invalidations). */
-export function locationKey (id: LocationId): string {
-  return `${id.country}:${id.cityKey}`
-}
-
 /** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
 export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
   let cursor = '0'
