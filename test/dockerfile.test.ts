@@ -83,7 +83,10 @@ t.test('the final stage has production dependencies and the compiled service, no
 t.test('CMD runs the compiled server with node, in exec form so node gets SIGTERM', async t => {
   t.same(imageCommand(final), ['node', 'dist/server.js'])
   t.ok(existsSync(join(ROOT, 'server.ts')), 'server.ts is what tsc compiles to dist/server.js')
-  t.equal(packageJson.scripts['start:dist'], 'node dist/server.js', 'npm run start:dist starts the same command')
+  const heapFlags = stageEnvironment(final).NODE_OPTIONS
+  t.match(heapFlags, /^--max-semi-space-size=\d+ --max-old-space-size=\d+$/, 'the image sets V8\'s heap sizing')
+  t.equal(packageJson.scripts['start:dist'], `node ${heapFlags} dist/server.js`, 'npm run start:dist starts the same command with the same heap')
+  t.equal(packageJson.scripts.start, `node ${heapFlags} server.ts`, 'and so does npm start, from the sources')
 })
 
 t.test('HEALTHCHECK asks the liveness route with node itself (slim images have no curl)', async t => {

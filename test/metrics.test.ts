@@ -12,13 +12,15 @@ t.test('/metrics reports requests by route and status, cache outcomes, fills, in
   await app.inject({ url: '/active?country=NI&city=Managua' })
   await app.inject({ url: '/active?country=NI&city=Managua' })
   await app.inject({ url: '/active?country=NI&city=Nowhere' })
+  // A cache hit, but no request metric, as with fastify-metrics before: HEAD is a GET without its body.
+  await app.inject({ method: 'HEAD', url: '/active?country=NI&city=Managua' })
   await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'NI', city: 'Managua', active: false } })
 
   const response = await app.inject({ url: '/metrics' })
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^text\/plain/)
   const metrics = response.body
-  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="hit"}'), 1)
+  t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="hit"}'), 2, 'the second GET and the HEAD')
   t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="miss"}'), 2)
   t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="bypass"}'), 0)
   t.equal(sample(metrics, 'nicaventas_cache_reads_total{outcome="stale"}'), 0)
@@ -28,6 +30,14 @@ t.test('/metrics reports requests by route and status, cache outcomes, fills, in
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="200"}'), 2)
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="GET",route="/active",status_code="404"}'), 1)
   t.equal(sample(metrics, 'http_request_duration_seconds_count{method="PUT",route="/active",status_code="200"}'), 1)
+  t.notOk(metrics.includes('method="HEAD"'))
+  const get200 = 'method="GET",route="/active",status_code="200"'
+  t.equal(sample(metrics, `http_request_duration_seconds_bucket{le="+Inf",${get200}}`), 2)
+  t.ok(sample(metrics, `http_request_duration_seconds_bucket{le="2.5",${get200}}`) <= 2)
+  const buckets = [...metrics.matchAll(new RegExp(`^http_request_duration_seconds_bucket\\{le="([\\d.]+)",${get200}\\} (\\d+)$`, 'gm'))].map(match => Number(match[2]))
+  t.equal(buckets.length, 12, 'one line per bucket')
+  t.same(buckets, [...buckets].sort((a, b) => a - b), 'buckets are cumulative')
+  t.ok(sample(metrics, `http_request_duration_seconds_sum{${get200}}`) > 0)
   t.match(metrics, /process_resident_memory_bytes \d+/)
 })
 

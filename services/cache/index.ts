@@ -7,7 +7,7 @@ import type { AvailabilityStore } from '../availability-store.ts'
 import { isDatabaseUnavailable } from '../database/errors.ts'
 import { locationKey, type LocationId } from '../location.ts'
 import { createInvalidations } from './invalidations.ts'
-import { cacheKeys, type CacheKeys } from './keys.ts'
+import { cacheKeys, valueKey, type CacheKeys } from './keys.ts'
 import { defineCacheScripts } from './lease-scripts.ts'
 import { createRedisHealth, type RedisTimings } from './redis-health.ts'
 import { createSingleFlight } from './single-flight.ts'
@@ -169,12 +169,11 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
 
   async function lookup (id: LocationId): Promise<CacheRead> {
     if (invalidations.isPending(id)) return await readFromDatabase(id, 'bypass')
-    const keys = cacheKeys(options.namespace, id)
     let value: string | null
     // The hot path times one GET in HOT_PATH_SAMPLE: a timing per hit costs more than it tells.
     const started = (++hotPathReads % HOT_PATH_SAMPLE === 0) ? performance.now() : Number.NaN
     try {
-      value = await redis.get(keys.value)
+      value = await redis.get(valueKey(options.namespace, id))
       health.answered(started)
     } catch (error) {
       health.failed(started, error, 'reading the cache')
@@ -182,7 +181,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     }
     // The hot path: every write deletes the value before it is acknowledged, so a value found is current.
     if (value !== null) return { location: parseEntry(value), outcome: 'hit' }
-    return await flights.join(locationKey(id), () => readThrough(id, keys))
+    return await flights.join(locationKey(id), () => readThrough(id, cacheKeys(options.namespace, id)))
   }
 
   return {

@@ -76,7 +76,8 @@ export function createInvalidations (redis: Redis, deleteKeys: (id: LocationId) 
       }
     },
 
-    isPending: id => pending.has(locationKey(id)),
+    // Checked on every read: with nothing pending, no key string is built.
+    isPending: id => pending.size > 0 && pending.has(locationKey(id)),
 
     get pending () { return pending.size },
 

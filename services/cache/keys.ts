@@ -16,8 +16,17 @@ export interface CacheKeys {
  * location's keys in one slot. The only place that builds a key.
  */
 export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
-  const prefix = `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
+  const prefix = keyPrefix(namespace, id)
   return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+}
+
+/** The one key a cache hit reads, built alone: the hot path needs no other. */
+export function valueKey (namespace: string, id: LocationId): string {
+  return `${keyPrefix(namespace, id)}:value`
+}
+
+function keyPrefix (namespace: string, id: LocationId): string {
+  return `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
 }
 
 /** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
