@@ -50,7 +50,7 @@ export class RequestDurations extends Histogram<LabelName> {
       const bounds = this.#boundsMs
       let bucket = 0
       while (bucket < bounds.length && elapsedMs > (bounds[bucket] as number)) bucket++
-      series.counts[bucket] = (series.counts[bucket] ?? 0) + 1
+      series.counts[bucket] = (series.counts[bucket] as number) + 1
       series.sumSeconds += elapsedMs / 1000
       series.count++
     }
@@ -85,6 +85,7 @@ export class RequestDurations extends Histogram<LabelName> {
       values.push({ metricName: `${this.#name}_sum`, labels: series.labels, value: series.sumSeconds })
       values.push({ metricName: `${this.#name}_count`, labels: series.labels, value: series.count })
     }
-    return { name: this.#name, help: this.#help, type: 'histogram', aggregator: 'sum', collect () {}, values }
+    // The type lists the metric's collect hook too; the registry reads only what is here.
+    return { name: this.#name, help: this.#help, type: 'histogram', aggregator: 'sum', values } as MetricObjectWithValues<MetricValueWithName<LabelName>>
   }
 }

@@ -65,6 +65,17 @@ export default fp(async function metricsPlugin (fastify) {
   counter('nicaventas_mysql_requests_shed_total', 'Requests refused before reaching MySQL: wait_estimate (could not be answered within the budget), deadline (the budget ran out in the queue)', 'reason', () => gate().shed)
   gauge('nicaventas_mysql_connections_in_use', 'MySQL connections running a statement (or opening for one)', () => gate().inUse)
   gauge('nicaventas_mysql_requests_waiting', 'Requests waiting for a MySQL connection', () => gate().waiting)
+  registry.registerMetric(new Counter({
+    name: 'nicaventas_cache_local_hits_total',
+    help: 'Hits answered by the in-process tier (CACHE_LOCAL_TTL_MS), also counted as outcome="hit" above',
+    registers: [],
+    collect () {
+      this.reset()
+      this.inc(cache().stats.localHits)
+    }
+  }))
+  gauge('nicaventas_cache_local_entries', 'Answers held by the in-process tier', () => cache().localTier?.size ?? 0)
+  gauge('nicaventas_cache_local_subscribed', 'Whether the in-process tier is subscribed to invalidations and in use (1), or off or unsubscribed (0)', () => cache().localTier?.subscribed === true ? 1 : 0)
   gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache().pendingInvalidations)
   registry.registerMetric(new Counter({
     name: 'nicaventas_mysql_queries_total',

@@ -4,6 +4,8 @@ import { Redis } from 'ioredis'
 declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis
+    /** A second connection, in subscriber mode, for the local tier's invalidations; null while the tier is off. */
+    redisSubscriber: Redis | null
   }
 }
 
@@ -53,9 +55,17 @@ export default fp(async function redis (fastify) {
     // Already reported by the error listener; ioredis keeps reconnecting.
   }
 
+  // Subscribes itself on every 'ready' (services/cache/local-tier.ts): resubscribing is ours, so the tier knows when it happened.
+  const subscriber = config.CACHE_LOCAL_TTL_MS > 0 ? client.duplicate({ autoResubscribe: false }) : null
+  subscriber?.on('error', () => {
+    // The command connection reports the same outage; the tier logs losing its subscription.
+  })
+  await subscriber?.connect().catch(() => {})
+
   fastify.decorate('redis', client)
+  fastify.decorate('redisSubscriber', subscriber)
   fastify.addHook('onClose', async () => {
     // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it.
-    await client.quit().catch(() => client.disconnect())
+    await Promise.all([client, subscriber].map(connection => connection?.quit().catch(() => connection.disconnect())))
   })
 }, { name: 'redis', dependencies: ['config'] })

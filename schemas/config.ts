@@ -38,6 +38,9 @@ export const EnvironmentSchema = Type.Object({
   CACHE_TTL_SECONDS: Seconds(300),
   CACHE_NEGATIVE_TTL_SECONDS: Seconds(30),
   CACHE_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
+  // The in-process tier (services/cache/local-tier.ts): 0 keeps it off.
+  CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
+  CACHE_LOCAL_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
 
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })

@@ -7,12 +7,14 @@ import type { AvailabilityStore } from '../availability-store.ts'
 import { isDatabaseUnavailable } from '../database/errors.ts'
 import { locationKey, type LocationId } from '../location.ts'
 import { createInvalidations } from './invalidations.ts'
-import { cacheKeys, valueKey, type CacheKeys } from './keys.ts'
+import { cacheKeys, invalidationChannel, valueKey, type CacheKeys } from './keys.ts'
 import { defineCacheScripts } from './lease-scripts.ts'
+import type { LocalTier } from './local-tier.ts'
 import { createRedisHealth, type RedisTimings } from './redis-health.ts'
 import { createSingleFlight } from './single-flight.ts'
 
-export { cacheKeys, deleteCacheNamespace } from './keys.ts'
+export { cacheKeys, deleteCacheNamespace, invalidationChannel } from './keys.ts'
+export { createLocalTier, type LocalTier } from './local-tier.ts'
 export type { RedisTimings } from './redis-health.ts'
 
 export interface CacheOptions {
@@ -25,6 +27,8 @@ export interface CacheOptions {
   leaseMs: number
   log: FastifyBaseLogger
   timings?: RedisTimings
+  /** The opt-in in-process tier (CACHE_LOCAL_TTL_MS); without it every hit is a Redis GET. */
+  localTier?: LocalTier
   /** Test seam: runs between a reader's MySQL read and its fill. */
   afterDatabaseRead?: (id: LocationId) => Promise<void>
 }
@@ -37,6 +41,8 @@ export interface CacheRead {
 /** Counters for /metrics; plain numbers, so the hot path pays nothing for them. */
 export interface CacheStats {
   outcomes: Record<CacheOutcomeName, number>
+  /** Hits answered by the local tier, counted among the outcomes' hits too. */
+  localHits: number
   /** Fills stored, and fills refused because a write took the reader's lease. */
   fills: { stored: number, refused: number }
   invalidations: { done: number, failed: number }
@@ -50,6 +56,7 @@ export interface AvailabilityCache {
   readonly stats: CacheStats
   /** Invalidations that could not reach Redis yet. */
   readonly pendingInvalidations: number
+  readonly localTier: LocalTier | undefined
   /** Stops retrying and makes one last attempt at the pending invalidations. */
   close (): Promise<void>
 }
@@ -62,7 +69,7 @@ const HOT_PATH_SAMPLE = 16
  * this folder: the key layout (keys.ts), the lease scripts
  * (lease-scripts.ts), single flight (single-flight.ts), the retried
  * invalidations (invalidations.ts) and what operators see of Redis
- * (redis-health.ts).
+ * (redis-health.ts), and the opt-in in-process tier (local-tier.ts).
  *
  * `value` holds the answer as JSON for the TTL, so a hit is one plain GET;
  * `stale` holds the same answer for the TTL plus the grace period, served
@@ -76,7 +83,10 @@ const HOT_PATH_SAMPLE = 16
  * - writes end the flight for their key, so a read that starts after a write
  *   is acknowledged never joins a read that started before it;
  * - an invalidation that cannot reach Redis is retried until it succeeds, and
- *   until then this process reads that location from MySQL only.
+ *   until then this process reads that location from MySQL only;
+ * - with the local tier on, a write deletes the value and announces it to
+ *   every instance's tier in one pipeline, and is retried as a whole; a tier
+ *   keeps only what Redis answered, for at most its TTL.
  */
 export function createAvailabilityCache (redis: Redis, store: AvailabilityStore, options: CacheOptions): AvailabilityCache {
   defineCacheScripts(redis)
@@ -88,8 +98,11 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
   let tokenCounter = 0
   let hotPathReads = 0
 
+  const { localTier } = options
+  const channel = invalidationChannel(options.namespace)
   const stats: CacheStats = {
     outcomes: { hit: 0, miss: 0, bypass: 0, stale: 0 },
+    localHits: 0,
     fills: { stored: 0, refused: 0 },
     invalidations: { done: 0, failed: 0 }
   }
@@ -99,7 +112,10 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     const keys = cacheKeys(options.namespace, id)
     const started = performance.now()
     try {
-      await redis.del(keys.value, keys.stale, keys.lease)
+      // Both sent in one pipeline; if either fails, the whole invalidation is retried.
+      await (localTier === undefined
+        ? redis.del(keys.value, keys.stale, keys.lease)
+        : Promise.all([redis.del(keys.value, keys.stale, keys.lease), redis.publish(channel, locationKey(id))]))
       health.answered(started)
     } catch (error) {
       health.failed(started, error, 'invalidating the cache')
@@ -169,6 +185,17 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
 
   async function lookup (id: LocationId): Promise<CacheRead> {
     if (invalidations.isPending(id)) return await readFromDatabase(id, 'bypass')
+    let localKey: string | undefined
+    let epoch = 0
+    if (localTier?.subscribed === true) {
+      localKey = locationKey(id)
+      const entry = localTier.get(localKey)
+      if (entry !== undefined) {
+        stats.localHits++
+        return { location: entry.location, outcome: 'hit' }
+      }
+      epoch = localTier.epoch
+    }
     let value: string | null
     // The hot path times one GET in HOT_PATH_SAMPLE: a timing per hit costs more than it tells.
     const started = (++hotPathReads % HOT_PATH_SAMPLE === 0) ? performance.now() : Number.NaN
@@ -180,7 +207,11 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
       return await flights.join(locationKey(id), () => readFromDatabase(id, 'bypass'))
     }
     // The hot path: every write deletes the value before it is acknowledged, so a value found is current.
-    if (value !== null) return { location: parseEntry(value), outcome: 'hit' }
+    if (value !== null) {
+      const location = parseEntry(value)
+      if (localKey !== undefined) localTier?.set(localKey, location, epoch)
+      return { location, outcome: 'hit' }
+    }
     return await flights.join(locationKey(id), () => readThrough(id, cacheKeys(options.namespace, id)))
   }
 
@@ -192,6 +223,7 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     },
 
     async invalidate (id) {
+      localTier?.delete(locationKey(id))
       if (await invalidations.invalidate(id)) stats.invalidations.done++
       else stats.invalidations.failed++
       flights.end(locationKey(id))
@@ -200,6 +232,8 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     stats,
 
     get pendingInvalidations () { return invalidations.pending },
+
+    localTier,
 
     close: () => invalidations.close()
   }

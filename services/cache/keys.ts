@@ -29,6 +29,11 @@ function keyPrefix (namespace: string, id: LocationId): string {
   return `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
 }
 
+/** The pub/sub channel on which every instance of a namespace announces its invalidations to the others' local tiers. */
+export function invalidationChannel (namespace: string): string {
+  return `${namespace}:${KEY_VERSION}:invalidations`
+}
+
 /** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
 export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
   let cursor = '0'

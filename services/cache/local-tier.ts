@@ -1,0 +1,108 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
+import type { LocationData } from '../../schemas/location.ts'
+
+export interface LocalTierOptions {
+  /** The pub/sub channel the instances of one namespace announce their invalidations on. */
+  channel: string
+  /** How long an answer may be served from this process's memory. */
+  ttlMs: number
+  maxEntries: number
+  log: FastifyBaseLogger
+}
+
+/** An answer kept in memory; `location` is undefined for a location known not to exist. */
+interface LocalEntry {
+  location: LocationData | undefined
+}
+
+export interface LocalTier {
+  /** The kept answer, or undefined when there is none, it expired, or the tier is not subscribed. */
+  get (key: string): LocalEntry | undefined
+  /**
+   * Keeps an answer read from Redis, unless an invalidation arrived (or the
+   * subscription dropped) since `epoch` was read before the Redis GET: its
+   * message may have overtaken the GET's reply on the other connection.
+   */
+  set (key: string, location: LocationData | undefined, epoch: number): void
+  /** Forgets one location, as this instance's own write does before it publishes. */
+  delete (key: string): void
+  /** Changes with every invalidation received and every clear. */
+  readonly epoch: number
+  /** Whether the subscription is up, so the tier may be used. */
+  readonly subscribed: boolean
+  readonly size: number
+  close (): void
+}
+
+/**
+ * The opt-in in-process tier in front of Redis: answers kept in a bounded
+ * LRU for at most `ttlMs`, forgotten when any instance announces a write on
+ * the namespace's channel. Pub/sub delivers only to a connected subscriber,
+ * so a message sent while the subscription is down is lost: the tier is
+ * cleared the moment the connection drops and stays unused until it is
+ * subscribed again (the libraries that do this elsewhere keep serving what
+ * they hold across a reconnect). A message lost on a connection that looks
+ * alive costs at most `ttlMs` of an old answer.
+ */
+export function createLocalTier (subscriber: Redis, options: LocalTierOptions): LocalTier {
+  const entries = new LRUCache<string, LocalEntry>({ max: options.maxEntries, ttl: options.ttlMs })
+  let epoch = 0
+  let subscribed = false
+  let closed = false
+  let reportedDown = false
+
+  function forgetEverything (): void {
+    epoch++
+    entries.clear()
+  }
+
+  function onSubscribed (): void {
+    // Whatever was announced before this point may have been missed.
+    forgetEverything()
+    subscribed = true
+    if (reportedDown) options.log.info('Local cache tier subscribed again: in use')
+    reportedDown = false
+  }
+
+  /** On start and on every reconnection; a connection that is down refuses at once, and its next 'ready' tries again. */
+  function subscribe (): void {
+    subscriber.subscribe(options.channel).then(onSubscribed, forgetEverything)
+  }
+
+  subscriber.on('message', (_channel: string, key: string) => {
+    // The connection is subscribed to our channel only.
+    epoch++
+    entries.delete(key)
+  })
+  subscriber.on('close', () => {
+    if (subscribed && !closed) {
+      options.log.warn('Local cache tier lost its subscription: cleared, and unused until it is subscribed again')
+      reportedDown = true
+    }
+    subscribed = false
+    forgetEverything()
+  })
+  subscriber.on('ready', subscribe)
+  subscribe()
+
+  return {
+    get: key => subscribed ? entries.get(key) : undefined,
+    set (key, location, readAt) {
+      if (subscribed && readAt === epoch) entries.set(key, { location })
+    },
+    delete (key) {
+      epoch++
+      entries.delete(key)
+    },
+    get epoch () { return epoch },
+    get subscribed () { return subscribed },
+    get size () { return entries.size },
+    close () {
+      closed = true
+      subscribed = false
+      forgetEverything()
+    }
+  }
+}
