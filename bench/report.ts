@@ -4,8 +4,8 @@ import type { LoadMeasurement } from './load.ts'
 import type { StormResult } from './miss-storm.ts'
 
 export interface ScenarioRun extends LoadMeasurement {
-  scenario: 'baseline' | 'anchor' | 'hit' | 'miss' | 'mixed'
-  /** For baseline and hit: which alternation round. */
+  scenario: 'baseline' | 'anchor' | 'hit' | 'local' | 'miss' | 'mixed'
+  /** For baseline, anchor, hit and local: which alternation round. */
   round?: number
   statuses: Record<string, number>
   cacheOutcomes: Record<string, number>
@@ -27,6 +27,11 @@ export interface BenchReport {
   hitBaselineRatio: RatioSummary
   /** The same ratio of requests per CPU-second of the server: what each request costs, whoever else wants the cores. */
   hitBaselineCpuRatio: RatioSummary
+  /** The service with its local tier on (CACHE_LOCAL_TTL_MS), against the same baseline rounds. */
+  localBaselineRatio: RatioSummary
+  localBaselineCpuRatio: RatioSummary
+  /** The miss scenario beside MariaDB's own rate for the statement a miss runs. */
+  missPath: { missRequestsPerSecond: number, pointSelectsPerSecond: number, poolSize: number }
   storms: StormResult[]
   servicePeakRssMb: number
   baselinePeakRssMb: number
@@ -76,8 +81,11 @@ export function formatReport (report: BenchReport): string {
       run.scenario === 'baseline' ? '(constant)' : run.scenario === 'anchor' ? '(one GET)' : percentages(run.cacheOutcomes)
     ])
   )
-  const ratio = report.hitBaselineRatio
-  const cpuRatio = report.hitBaselineCpuRatio
+  const ratioLines = (label: string, ratio: RatioSummary) => [
+    `${label}: ${ratio.perRound.map(value => fixed(value, 3)).join(', ')}`,
+    `  median ${fixed(ratio.median, 3)}, spread ${fixed(ratio.min, 3)}–${fixed(ratio.max, 3)}`
+  ]
+  const { missPath } = report
   const storms = report.storms.map(storm =>
     `  ${storm.location}: ${storm.requests} GETs in ${fixed(storm.durationMs)} ms -> ` +
     `Com_select +${storm.queries.Com_select}, Com_stmt_execute +${storm.queries.Com_stmt_execute} ` +
@@ -90,16 +98,17 @@ export function formatReport (report: BenchReport): string {
     '',
     runs,
     '',
-    `hit / baseline (req/s, per round): ${ratio.perRound.map(value => fixed(value, 3)).join(', ')}`,
-    `  median ${fixed(ratio.median, 3)}, spread ${fixed(ratio.min, 3)}–${fixed(ratio.max, 3)}`,
-    `hit / baseline (requests per server CPU-second, per round): ${cpuRatio.perRound.map(value => fixed(value, 3)).join(', ')}`,
-    `  median ${fixed(cpuRatio.median, 3)}, spread ${fixed(cpuRatio.min, 3)}–${fixed(cpuRatio.max, 3)}`,
-    `service peak RSS over the whole run (VmHWM): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB`,
+    ...ratioLines('hit / baseline (req/s, per round)', report.hitBaselineRatio),
+    ...ratioLines('hit / baseline (requests per server CPU-second, per round)', report.hitBaselineCpuRatio),
+    ...ratioLines('local tier / baseline (req/s, per round)', report.localBaselineRatio),
+    ...ratioLines('local tier / baseline (requests per server CPU-second, per round)', report.localBaselineCpuRatio),
+    `service peak RSS over the whole run (VmHWM, the larger of the two service processes): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB`,
+    `miss path: ${fixed(missPath.missRequestsPerSecond)} req/s against MariaDB's ${fixed(missPath.pointSelectsPerSecond)} point selects/s (the same statement, a pool of ${missPath.poolSize}): ${fixed(missPath.missRequestsPerSecond / missPath.pointSelectsPerSecond, 2)} of it`,
     '',
     'miss storm (MySQL statements counted server-wide):',
     ...storms,
     '',
-    'targets (issue 5):',
+    'targets (issue 11):',
     ...report.targets.map(({ target, measured, met }) => `  ${met ? 'met    ' : 'NOT MET'}  ${target}: ${measured}`),
     '',
     'notes:',

@@ -16,6 +16,8 @@ export interface ServiceSettings {
   token: string
   /** Node flags before the script, e.g. --cpu-prof. */
   nodeFlags?: string[]
+  /** Settings beyond the defaults, e.g. the local tier's. */
+  env?: Record<string, string>
 }
 
 /** The node flags `npm run start:dist` (and the image, through NODE_OPTIONS) starts the service with: V8's heap sizing. */
@@ -39,7 +41,8 @@ export async function startService (settings: ServiceSettings): Promise<Target> 
     API_TOKENS: settings.token,
     DEMO_DATA: 'true',
     DATABASE_NAME: settings.databaseName,
-    CACHE_NAMESPACE: settings.namespace
+    CACHE_NAMESPACE: settings.namespace,
+    ...settings.env
   })
   const baseUrl = `http://127.0.0.1:${port}`
   await waitUntilServing(child, `${baseUrl}/ready`)
