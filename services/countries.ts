@@ -10,8 +10,14 @@ export const assignedCountryCodes: ReadonlySet<string> = new Set(
     .map(([code]) => code)
 )
 
+// Every spelling of every code ("NI", "ni", "Ni", "nI"): the validator asks on every request, and a lookup costs less than upper-casing first.
+const inAnyCase: ReadonlySet<string> = new Set([...assignedCountryCodes].flatMap(code => {
+  const [first, second] = [...code.toLowerCase()] as [string, string]
+  return [code, code.toLowerCase(), first.toUpperCase() + second, first + second.toUpperCase()]
+}))
+
 export function isAssignedCountryCode (value: string): boolean {
-  return assignedCountryCodes.has(value.toUpperCase())
+  return inAnyCase.has(value)
 }
 
 /** Country code and capital of every assigned country that has one. */
