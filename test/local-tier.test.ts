@@ -8,6 +8,7 @@ import { cacheKeys, createLocalTier, invalidationChannel } from '../services/cac
 import { locationId } from '../services/location.ts'
 import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
+import { appMetricSample as metric } from './support/metrics-sample.ts'
 
 // The opt-in in-process tier (CACHE_LOCAL_TTL_MS): answers kept in each instance's memory,
 // forgotten on every instance through Redis pub/sub when any of them writes.
@@ -25,12 +26,6 @@ async function read (app: FastifyInstance): Promise<{ active: boolean, redis_cac
 async function setActive (app: FastifyInstance, active: boolean): Promise<void> {
   const response = await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'NI', city: 'Managua', active } })
   if (response.statusCode !== 200) throw new Error(`PUT answered ${response.statusCode}: ${response.body}`)
-}
-
-async function metric (app: FastifyInstance, name: string): Promise<number> {
-  const line = (await app.inject({ url: '/metrics' })).body.split('\n').find(line => line.startsWith(`${name} `))
-  if (line === undefined) throw new Error(`${name} not in /metrics`)
-  return Number(line.split(' ')[1])
 }
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
