@@ -55,6 +55,8 @@ export default fp(async function metricsPlugin (fastify) {
         for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count)
       }
     }))
+  const total = (name: string, help: string, read: () => number) =>
+    registry.registerMetric(new Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
   const gauge = (name: string, help: string, read: () => number) =>
     registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
   const cache = () => fastify.availabilityCache
@@ -65,27 +67,11 @@ export default fp(async function metricsPlugin (fastify) {
   counter('nicaventas_mysql_requests_shed_total', 'Requests refused before reaching MySQL: wait_estimate (could not be answered within the budget), deadline (the budget ran out in the queue)', 'reason', () => gate().shed)
   gauge('nicaventas_mysql_connections_in_use', 'MySQL connections running a statement (or opening for one)', () => gate().inUse)
   gauge('nicaventas_mysql_requests_waiting', 'Requests waiting for a MySQL connection', () => gate().waiting)
-  registry.registerMetric(new Counter({
-    name: 'nicaventas_cache_local_hits_total',
-    help: 'Hits answered by the in-process tier (CACHE_LOCAL_TTL_MS), also counted as outcome="hit" above',
-    registers: [],
-    collect () {
-      this.reset()
-      this.inc(cache().stats.localHits)
-    }
-  }))
+  total('nicaventas_cache_local_hits_total', 'Hits answered by the in-process tier (CACHE_LOCAL_TTL_MS), also counted as outcome="hit" above', () => cache().stats.localHits)
   gauge('nicaventas_cache_local_entries', 'Answers held by the in-process tier', () => cache().localTier?.size ?? 0)
   gauge('nicaventas_cache_local_subscribed', 'Whether the in-process tier is subscribed to invalidations and in use (1), or off or unsubscribed (0)', () => cache().localTier?.subscribed === true ? 1 : 0)
   gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache().pendingInvalidations)
-  registry.registerMetric(new Counter({
-    name: 'nicaventas_mysql_queries_total',
-    help: 'Statements sent to MySQL by the availability store',
-    registers: [],
-    collect () {
-      this.reset()
-      this.inc(fastify.database.statementCount)
-    }
-  }))
+  total('nicaventas_mysql_queries_total', 'Statements sent to MySQL by the availability store', () => fastify.database.statementCount)
 
   collectDefaultMetrics({ register: registry })
   const durations = new RequestDurations('http_request_duration_seconds', 'request duration in seconds', LATENCY_BUCKETS)

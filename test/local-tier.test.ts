@@ -8,6 +8,7 @@ import { cacheKeys, createLocalTier, invalidationChannel } from '../services/cac
 import { locationId } from '../services/location.ts'
 import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
+import { until } from './support/until.ts'
 import { appMetricSample as metric } from './support/metrics-sample.ts'
 
 // The opt-in in-process tier (CACHE_LOCAL_TTL_MS): answers kept in each instance's memory,
@@ -28,14 +29,6 @@ async function setActive (app: FastifyInstance, active: boolean): Promise<void> 
   if (response.statusCode !== 200) throw new Error(`PUT answered ${response.statusCode}: ${response.body}`)
 }
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(10)
-  }
-}
-
 /** Two instances sharing one database and one namespace (replicas), the second one's Redis through `redisPort`. */
 async function replicas (t: Test, overrides: Record<string, string>, redisPort?: number): Promise<[FastifyInstance, FastifyInstance]> {
   const env = isolatedEnv(overrides)
@@ -50,7 +43,7 @@ async function replicas (t: Test, overrides: Record<string, string>, redisPort?:
   const second = await buildApp({ config: readConfig({ ...env, ...(redisPort === undefined ? {} : { REDIS_PORT: String(redisPort) }) }) })
   apps.push(second)
   await second.ready()
-  await until('both tiers are subscribed', async () => await metric(first, 'nicaventas_cache_local_subscribed') === 1 && await metric(second, 'nicaventas_cache_local_subscribed') === 1)
+  await until(async () => await metric(first, 'nicaventas_cache_local_subscribed') === 1 && await metric(second, 'nicaventas_cache_local_subscribed') === 1, 'both tiers are subscribed')
   return [first, second]
 }
 
@@ -66,7 +59,7 @@ t.test('off by default: no tier, no subscriber connection', async t => {
 t.test('repeated reads are answered from memory, still as a "hit", for at most CACHE_LOCAL_TTL_MS', async t => {
   const ttlMs = 400
   const app = await build(t, { CACHE_LOCAL_TTL_MS: String(ttlMs) })
-  await until('the tier is subscribed', async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1)
+  await until(async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1, 'the tier is subscribed')
   t.equal((await read(app)).redis_cache, 'miss')
   t.equal((await read(app)).redis_cache, 'hit', 'from Redis, and now kept in memory')
   t.equal(await metric(app, 'nicaventas_cache_local_entries'), 1)
@@ -131,14 +124,14 @@ t.test('an instance that loses its subscription forgets what it holds and answer
   t.equal(await metric(reader, 'nicaventas_cache_local_entries'), 1, 'the reader holds Managua as active')
 
   await proxy.cut()
-  await until('the reader notices', async () => await metric(reader, 'nicaventas_cache_local_subscribed') === 0)
+  await until(async () => await metric(reader, 'nicaventas_cache_local_subscribed') === 0, 'the reader notices')
   t.equal(await metric(reader, 'nicaventas_cache_local_entries'), 0, 'cleared')
   // This write's message cannot reach the reader.
   await setActive(writer, false)
   t.same(await read(reader), { active: false, country: 'NI', city: 'Managua', redis_cache: 'bypass' }, 'not the old answer from memory')
 
   await proxy.restore()
-  await until('the reader is subscribed again', async () => await metric(reader, 'nicaventas_cache_local_subscribed') === 1)
+  await until(async () => await metric(reader, 'nicaventas_cache_local_subscribed') === 1, 'the reader is subscribed again')
   const hitsBefore = await metric(reader, 'nicaventas_cache_local_hits_total')
   t.equal((await read(reader)).active, false)
   t.equal((await read(reader)).active, false)
@@ -148,7 +141,7 @@ t.test('an instance that loses its subscription forgets what it holds and answer
 
 t.test('CACHE_LOCAL_MAX_ENTRIES bounds what the tier holds', async t => {
   const app = await build(t, { CACHE_LOCAL_TTL_MS: '60000', CACHE_LOCAL_MAX_ENTRIES: '2' })
-  await until('the tier is subscribed', async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1)
+  await until(async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1, 'the tier is subscribed')
   for (const city of ['Managua', 'León', 'Granada', 'Masaya']) {
     for (let read = 0; read < 2; read++) await app.inject({ url: `/active?country=NI&city=${encodeURIComponent(city)}` })
   }
@@ -163,19 +156,19 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   const channel = invalidationChannel(env.CACHE_NAMESPACE as string)
   const tier = createLocalTier(subscriber, { channel, ttlMs: 60_000, maxEntries: 10, log: Fastify({ logger: false }).log })
   t.teardown(() => tier.close())
-  await until('subscribed', async () => tier.subscribed)
+  await until(async () => tier.subscribed, 'subscribed')
   const managua = { active: true, country: 'NI', city: 'Managua' }
 
   const readAt = tier.epoch
   await publisher.publish(channel, 'NI:leon')
-  await until('the message arrived', async () => tier.epoch !== readAt)
+  await until(async () => tier.epoch !== readAt, 'the message arrived')
   tier.set('NI:managua', managua, readAt)
   t.equal(tier.get('NI:managua'), undefined, 'any invalidation in between refuses the fill')
 
   tier.set('NI:managua', managua, tier.epoch)
   t.same(tier.get('NI:managua'), { location: managua })
   await publisher.publish(channel, 'NI:managua')
-  await until('the message arrived', async () => tier.get('NI:managua') === undefined)
+  await until(async () => tier.get('NI:managua') === undefined, 'the message arrived')
   t.equal(tier.size, 0)
 
   tier.close()

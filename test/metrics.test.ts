@@ -1,11 +1,6 @@
 import t from 'tap'
 import { AUTH, build } from './helper.ts'
-
-function sample (metrics: string, name: string): number {
-  const line = metrics.split('\n').find(line => line.startsWith(`${name} `))
-  if (line === undefined) throw new Error(`${name} not in /metrics`)
-  return Number(line.split(' ')[1])
-}
+import { sampleIn as sample } from './support/metrics-sample.ts'
 
 t.test('/metrics reports requests by route and status, cache outcomes, fills, invalidations and MySQL queries', async t => {
   const app = await build(t)

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { AUTH, build } from './helper.ts'
 import { freePort } from './support/port-free.ts'
 import { appMetricSample as metric } from './support/metrics-sample.ts'
 import { startRedisServer } from './support/redis-server.ts'
+import { until } from './support/until.ts'
 
 t.test('with Redis unreachable from the start, the service starts, serves from MySQL and says it is degraded', async t => {
   const nothingListens = await freePort()
@@ -33,11 +33,7 @@ t.test('with the local tier on and Redis down at start, the tier waits unsubscri
   t.equal(await metric(app, 'nicaventas_cache_local_subscribed'), 0, 'nothing to subscribe to yet')
 
   await redis.start()
-  const deadline = Date.now() + 10_000
-  while (await metric(app, 'nicaventas_cache_local_subscribed') !== 1) {
-    if (Date.now() > deadline) throw new Error('the tier did not subscribe once Redis was up')
-    await sleep(20)
-  }
+  await until(async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1, 'the tier subscribes once Redis is up')
   const outcomes = []
   for (let read = 0; read < 3; read++) outcomes.push((await app.inject({ url: '/active?country=NI&city=Managua' })).json().redis_cache)
   t.same(outcomes, ['miss', 'hit', 'hit'])

@@ -1,5 +1,4 @@
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import t from 'tap'
@@ -8,16 +7,9 @@ import { locationId } from '../services/location.ts'
 import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 import { freePort } from './support/port-free.ts'
 import { spawnServer, waitForStatus } from './support/process-server.ts'
+import { until } from './support/until.ts'
 
 const ROOT = join(import.meta.dirname, '..')
-
-async function until (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`)
-    await sleep(20)
-  }
-}
 
 t.test('a write in flight when SIGTERM arrives is committed, invalidated and answered', async t => {
   const port = await freePort()
