@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { COUNTRY_CODE_FORMAT } from './formats.ts'
+import { CITY_NAME_FORMAT, COUNTRY_CODE_FORMAT } from './formats.ts'
 
 export const CountryCode = Type.String({
   format: COUNTRY_CODE_FORMAT,
@@ -7,18 +7,11 @@ export const CountryCode = Type.String({
   examples: ['NI']
 })
 
-// Latin letters with their accents (precomposed or combining), digits, and the punctuation
-// real place names use ("Port-au-Prince", "St. John's", "Washington D.C."). Written as
-// code-point ranges rather than \p{L}: Swagger UI checks patterns without the regular
-// expression "u" flag, where \p{L} matches nothing and "Try it out" would refuse every city.
-const LATIN_LETTER = 'A-Za-z0-9\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u024F\\u1E00-\\u1EFF'
-const COMBINING_ACCENT = '\\u0300-\\u036F'
-
 export const CityName = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: `^\\s*[${LATIN_LETTER}][${LATIN_LETTER}${COMBINING_ACCENT} .,'’()-]*$`,
-  description: 'a city name in Latin script: letters with or without accents, digits, spaces and . , \' ’ ( ) - (case, accents and surrounding spaces do not matter)',
+  format: CITY_NAME_FORMAT,
+  description: 'a city name in any script: letters with or without accents, digits, spaces and . , \' ’ ( ) -, beginning with a letter or digit (case, accents and surrounding spaces do not matter)',
   examples: ['Managua']
 })
 

@@ -2,14 +2,19 @@
 export interface LocationId {
   /** ISO 3166-1 alpha-2, upper case. */
   country: string
-  /** City folded for comparison: trimmed, single-spaced, lower case, without accents. */
+  /** City folded for comparison: trimmed, single-spaced, lower case, without accents, in NFC. */
   cityKey: string
 }
 
-const COMBINING_MARKS = /\p{M}/gu
-// Latin letters whose accent is part of the letter, so NFD cannot strip it ("Łódź" is "Lodz").
-const UNDECOMPOSABLE: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı: 'i', ŧ: 't', ß: 'ss', æ: 'ae', œ: 'oe' }
-const UNDECOMPOSABLE_LETTERS = /[łøđħıŧßæœ]/g
+// Accents, not every combining mark: the diacritic blocks (Latin, Greek and Cyrillic accents), and the
+// Hebrew and Arabic vowel points, which are optional in writing. Other scripts' marks are letters'
+// parts: Devanagari and Thai vowel signs, the Japanese voicing marks (पटना and पाटन are two cities).
+// eslint-disable-next-line no-misleading-character-class -- marks on their own are what this class matches
+const ACCENTS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670]/g
+// Letters whose accent is part of the letter, so NFD cannot strip it ("Łódź" is "Lodz"), and the
+// Greek final sigma, which lower-casing writes at the end of a word whatever was typed.
+const UNDECOMPOSABLE: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı: 'i', ŧ: 't', ß: 'ss', æ: 'ae', œ: 'oe', ς: 'σ' }
+const UNDECOMPOSABLE_LETTERS = /[łøđħıŧßæœς]/g
 const WHITESPACE_RUNS = /\s+/g
 // Printable ASCII: nothing to decompose, and the only whitespace is the space.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
@@ -25,8 +30,11 @@ export function cityKey (city: string): string {
     const trimmed = city.trim()
     return (trimmed.includes('  ') ? trimmed.replace(WHITESPACE_RUNS, ' ') : trimmed).toLowerCase()
   }
-  return displayCity(city).normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase()
+  // NFC at the end: NFD splits a Hangul syllable into two or three jamo, which are letters, not
+  // marks, so they would stay split and a 100-syllable name would not fit city_key's 100 characters.
+  return displayCity(city).normalize('NFD').replace(ACCENTS, '').toLowerCase()
     .replace(UNDECOMPOSABLE_LETTERS, letter => UNDECOMPOSABLE[letter] as string)
+    .normalize('NFC')
 }
 
 /** One location as a map key in this process (single flights, pending invalidations, read batches). */
