@@ -10,6 +10,30 @@ const LOCK_NAME = 'nicaventas_migrations'
 // Within Fastify's 10 s plugin timeout, so a stuck lock is reported as such.
 const LOCK_WAIT_SECONDS = 8
 
+// MySQL's refusals of CREATE TRIGGER: the privilege itself, and binary logging without SUPER.
+const ER_TABLEACCESS_DENIED_ERROR = 1142
+const ER_SPECIFIC_ACCESS_DENIED_ERROR = 1227
+const ER_BINLOG_CREATE_ROUTINE_NEED_SUPER = 1419
+
+export class TriggerCreationRefused extends Error {
+  name = 'TriggerCreationRefused'
+}
+
+/** A refused trigger creation (migrations 007-011) becomes a message that says what the user needs. */
+export function explainRefusal (error: unknown): unknown {
+  const { errno, sqlMessage } = error as { errno?: number, sqlMessage?: string }
+  const trigger = errno === ER_BINLOG_CREATE_ROUTINE_NEED_SUPER ||
+    ((errno === ER_TABLEACCESS_DENIED_ERROR || errno === ER_SPECIFIC_ACCESS_DENIED_ERROR) && /TRIGGER|SUPER/i.test(sqlMessage ?? ''))
+  if (!trigger) return error
+  return new TriggerCreationRefused(
+    'MySQL refused to create the triggers on `locations` that record every change for the history and the cache ' +
+    `(error ${errno}). The database user needs the TRIGGER privilege, and with binary logging on (the default in ` +
+    'MySQL 8.4) also log_bin_trust_function_creators=1 on the server, or the SUPER privilege. ' +
+    'Grant them (or start MySQL with --log-bin-trust-function-creators=1), then start the service again.',
+    { cause: error }
+  )
+}
+
 /**
  * Creates the database when it is missing (and the user may), then applies
  * the SQL migrations in db/migrations. Returns the schema version reached.
@@ -39,7 +63,11 @@ export async function migrate (config: Config, lockWaitSeconds = LOCK_WAIT_SECON
           return { rows: Array.isArray(rows) ? rows : [] }
         }
       })
-      await postgrator.migrate()
+      try {
+        await postgrator.migrate()
+      } catch (error) {
+        throw explainRefusal(error)
+      }
       return await postgrator.getDatabaseVersion()
     } finally {
       await connection.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME])

@@ -97,6 +97,8 @@ t.test('the replicas are the app, in the scaled profile, several times', async t
 t.test('MySQL 8.4 keeps its data in a named volume and has a healthcheck', async t => {
   const mysql = services.mysql as ComposeService & { image: string, volumes: string[] }
   t.equal(mysql.image, 'mysql:8.4')
+  t.same((mysql as { command?: string[] }).command, ['--log-bin-trust-function-creators=1'],
+    'binary logging is on by default in 8.4: the service\'s account may create its triggers only with this')
   const volume = mysql.volumes.map(entry => entry.split(':')).find(([, target]) => target === '/var/lib/mysql')
   t.ok(volume, 'a volume on /var/lib/mysql')
   t.ok(Object.hasOwn(compose.volumes ?? {}, volume?.[0] ?? ''), `${volume?.[0]} is a named volume`)

@@ -1,0 +1,21 @@
+-- The POST: the insert, naming the operator and the request for the history, and the row as stored.
+CREATE PROCEDURE insert_location_as (
+  IN in_country CHAR(2) CHARACTER SET ascii COLLATE ascii_bin,
+  IN in_city VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN in_city_key VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN in_active BOOLEAN,
+  IN in_operator VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN in_request_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin
+)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    SET @nicaventas_operator = NULL, @nicaventas_request_id = NULL;
+    RESIGNAL;
+  END;
+  SET @nicaventas_operator = in_operator, @nicaventas_request_id = in_request_id;
+  INSERT INTO locations (country, city, city_key, active) VALUES (in_country, in_city, in_city_key, in_active);
+  SET @nicaventas_operator = NULL, @nicaventas_request_id = NULL;
+  SELECT country, city, city_key, active, version FROM locations WHERE country = in_country AND city_key = in_city_key;
+END
