@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import envSchema from 'env-schema'
 import fp from 'fastify-plugin'
-import { EnvironmentSchema, type Environment } from '../schemas/config.ts'
+import { EnvironmentSchema, type Environment, type OperatorToken } from '../schemas/config.ts'
+import { DEFAULT_OPERATOR, readOperatorTokens } from './operator-tokens.ts'
 
 export interface Config extends Omit<Environment, 'API_TOKENS' | 'DEMO_DATA'> {
-  API_TOKENS: string[]
+  /** The write routes' bearer tokens, each with the name of the operator it belongs to. */
+  API_TOKENS: OperatorToken[]
   DEMO_DATA: boolean
   /** True when no API_TOKENS were given and a one-off development token was made. */
   API_TOKEN_GENERATED: boolean
@@ -30,7 +32,9 @@ export function readConfig (env: Record<string, string | undefined>): Config {
   }
 
   const production = parsed.NODE_ENV === 'production'
-  const tokens = (parsed.API_TOKENS ?? '').split(',').map(token => token.trim()).filter(Boolean)
+  const reading = readOperatorTokens(parsed.API_TOKENS ?? '')
+  if ('problem' in reading) throw new ConfigurationError(reading.problem)
+  const { tokens } = reading
   const generated = tokens.length === 0
   if (generated && production) {
     throw new ConfigurationError('API_TOKENS is not set: with NODE_ENV=production the service needs at least one bearer token (comma-separated for rotation)')
@@ -38,7 +42,7 @@ export function readConfig (env: Record<string, string | undefined>): Config {
 
   return {
     ...parsed,
-    API_TOKENS: generated ? [randomBytes(24).toString('base64url')] : tokens,
+    API_TOKENS: generated ? [{ name: DEFAULT_OPERATOR, token: randomBytes(24).toString('base64url') }] : tokens,
     API_TOKEN_GENERATED: generated,
     DEMO_DATA: parsed.DEMO_DATA ?? !production
   }
@@ -54,6 +58,6 @@ export default fp<{ config: Config }>(async function configPlugin (fastify, opts
   fastify.decorate('config', opts.config)
   if (opts.config.API_TOKEN_GENERATED) {
     // Shown once so a developer can call the write routes; production refuses to start without API_TOKENS.
-    fastify.log.warn(`API_TOKENS is not set; this run accepts the generated bearer token ${opts.config.API_TOKENS[0]}`)
+    fastify.log.warn(`API_TOKENS is not set; this run accepts the generated bearer token ${opts.config.API_TOKENS[0]?.token}`)
   }
 }, { name: 'config' })

@@ -16,7 +16,10 @@ export const EnvironmentSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(level => Type.Literal(level)),
     { default: 'info' }
   ),
-  API_TOKENS: Type.Optional(Type.String()),
+  API_TOKENS: Type.Optional(Type.String({
+    description: 'The write routes\' bearer tokens, comma-separated: `name:token`, or a bare `token` for the operator named "operator"; ' +
+      'several tokens may share a name while one is rotated'
+  })),
 
   DATABASE_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   DATABASE_PORT: Port(3306),
@@ -41,8 +44,24 @@ export const EnvironmentSchema = Type.Object({
   // The in-process tier (services/cache/local-tier.ts): 0 keeps it off.
   CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
   CACHE_LOCAL_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  // How often every instance applies the invalidation records the triggers write (services/cache/record-sync.ts).
+  CACHE_SYNC_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
 
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 
 export type Environment = Static<typeof EnvironmentSchema>
+
+/** Who made a write, as the logs and the change history name them; never the token itself. */
+export const OperatorName = Type.String({
+  pattern: '^[A-Za-z0-9_.-]{1,32}$',
+  description: '1–32 characters of A-Z a-z 0-9 _ . -'
+})
+
+/** One entry of API_TOKENS, once read. */
+export const OperatorTokenSchema = Type.Object({
+  name: OperatorName,
+  token: Type.String({ minLength: 1 })
+})
+
+export type OperatorToken = Static<typeof OperatorTokenSchema>

@@ -1,5 +1,8 @@
+import { join } from 'node:path'
 import t from 'tap'
-import { AUTH, SECOND_TOKEN, TOKEN, build } from './helper.ts'
+import { AUTH, SECOND_TOKEN, TOKEN, build, cleanUp, isolatedEnv } from './helper.ts'
+import { freePort } from './support/port-free.ts'
+import { spawnServer, waitForStatus } from './support/process-server.ts'
 
 const body = { country: 'NI', city: 'Managua', active: false }
 const routes = [
@@ -45,6 +48,72 @@ t.test('every configured token is accepted, so tokens rotate without downtime', 
   for (const token of [TOKEN, SECOND_TOKEN]) {
     const response = await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `Bearer ${token}` }, payload: body })
     t.equal(response.statusCode, 200)
+  }
+})
+
+// Two operators, one of them rotating, and a bare token as the Flask service's examples have it.
+const NAMED = { ana: 'ana-token-OLD-9f2c', anaRotated: 'ana-token-NEW-77b1', bot: 'bot-token-a71e', bare: '2234hj234h2kkjjh42kjj2b20asd6918' }
+const NAMED_TOKENS = `ana:${NAMED.ana},ops-bot:${NAMED.bot},ana:${NAMED.anaRotated},${NAMED.bare}`
+
+t.test('each operator\'s tokens are accepted; anything else, a name included, is refused', async t => {
+  const app = await build(t, { API_TOKENS: NAMED_TOKENS })
+  for (const token of Object.values(NAMED)) {
+    const response = await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `Bearer ${token}` }, payload: body })
+    t.equal(response.statusCode, 200, `token ${token}`)
+  }
+  for (const token of [TOKEN, 'ana', 'ops-bot', 'operator', `ana:${NAMED.ana}`, `${NAMED.ana},${NAMED.bot}`, NAMED.bot.toUpperCase()]) {
+    const response = await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `Bearer ${token}` }, payload: body })
+    t.equal(response.statusCode, 401, `token ${token}`)
+  }
+})
+
+t.test('a write\'s log line, at info, names its operator, never the token', async t => {
+  const port = await freePort()
+  const env = isolatedEnv({ API_TOKENS: NAMED_TOKENS, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1' })
+  t.teardown(() => cleanUp(env))
+  const server = spawnServer([process.execPath, 'server.ts'], { cwd: join(import.meta.dirname, '..'), env: { ...env, PATH: process.env.PATH ?? '' } })
+  t.teardown(() => server.stop())
+  const base = `http://127.0.0.1:${port}`
+  await waitForStatus(server, `${base}/health`)
+
+  const requests: Array<{ id: string, method: string, url: string, token?: string, status: number, operator?: string }> = [
+    { id: 'ana-put', method: 'PUT', url: '/active', token: NAMED.ana, status: 200, operator: 'ana' },
+    { id: 'ana-rotated-put', method: 'PUT', url: '/active', token: NAMED.anaRotated, status: 200, operator: 'ana' },
+    { id: 'bot-delete-missing', method: 'DELETE', url: '/active?country=NI&city=Nowhere', token: NAMED.bot, status: 404, operator: 'ops-bot' },
+    { id: 'bare-put', method: 'PUT', url: '/active', token: NAMED.bare, status: 200, operator: 'operator' },
+    { id: 'unknown-put', method: 'PUT', url: '/active', token: 'unknown-token-SECRET', status: 401 },
+    { id: 'read', method: 'GET', url: '/active?country=NI&city=Managua', status: 200 }
+  ]
+  for (const request of requests) {
+    const response = await fetch(`${base}${request.url}`, {
+      method: request.method,
+      headers: {
+        'x-request-id': request.id,
+        ...(request.token === undefined ? {} : { authorization: `Bearer ${request.token}` }),
+        ...(request.method === 'PUT' ? { 'content-type': 'application/json' } : {})
+      },
+      body: request.method === 'PUT' ? JSON.stringify(body) : undefined
+    })
+    await response.arrayBuffer()
+    t.equal(response.status, request.status, request.id)
+  }
+  t.equal((await server.stop()).code, 0, 'a clean exit')
+
+  const output = server.output()
+  const completed = output.split('\n').filter(line => line.includes('"msg":"request completed"')).map(line => JSON.parse(line) as Record<string, unknown>)
+  for (const request of requests) {
+    const lines = completed.filter(line => line.reqId === request.id)
+    if (request.id === 'read') {
+      t.equal(lines.length, 0, 'a quick read is logged at debug only')
+      continue
+    }
+    t.equal(lines.length, 1, `${request.id}: one line`)
+    t.match(lines[0], { res: { statusCode: request.status } }, request.id)
+    t.equal(lines[0]?.operator, request.operator, `${request.id}: operator ${request.operator ?? 'left out'}`)
+    if (request.operator === undefined) t.notOk(lines[0] !== undefined && 'operator' in lines[0], `${request.id}: no operator field`)
+  }
+  for (const token of [...Object.values(NAMED), 'unknown-token-SECRET']) {
+    t.notOk(output.includes(token), `token ${token} is not in the log`)
   }
 })
 

@@ -46,17 +46,67 @@ t.test('a bad value is refused with a message naming the variable', async t => {
 })
 
 t.test('API_TOKENS is a comma-separated list, so a token can be rotated', async t => {
-  t.same(readConfig({ API_TOKENS: 'one, two ,,three' }).API_TOKENS, ['one', 'two', 'three'])
+  t.same(readConfig({ API_TOKENS: 'one, two ,,three' }).API_TOKENS, [
+    { name: 'operator', token: 'one' },
+    { name: 'operator', token: 'two' },
+    { name: 'operator', token: 'three' }
+  ], 'bare tokens, as in the Flask service, belong to "operator"; empty entries are skipped')
   t.equal(readConfig({ API_TOKENS: 'one' }).API_TOKEN_GENERATED, false)
 })
 
-t.test('without API_TOKENS a development run generates a random token', async t => {
+t.test('an API_TOKENS entry may name its operator, and several tokens may share a name', async t => {
+  const name32 = 'A-Za-z0-9_.'.padEnd(32, 'x')
+  t.same(readConfig({ API_TOKENS: ` ana:9f2c-old , ops-bot:a71e,ana : 9f2c-new,2234hj234h2kkjjh42kjj2b20asd6918,${name32}:long-name` }).API_TOKENS, [
+    { name: 'ana', token: '9f2c-old' },
+    { name: 'ops-bot', token: 'a71e' },
+    { name: 'ana', token: '9f2c-new' },
+    { name: 'operator', token: '2234hj234h2kkjjh42kjj2b20asd6918' },
+    { name: name32, token: 'long-name' }
+  ])
+  t.same(readConfig({ API_TOKENS: 'ana:part:with:colons' }).API_TOKENS, [{ name: 'ana', token: 'part:with:colons' }],
+    'the name ends at the first ":"')
+  t.same(readConfig({ NODE_ENV: 'production', API_TOKENS: 'ana:secret' }).API_TOKENS, [{ name: 'ana', token: 'secret' }])
+})
+
+t.test('a bad API_TOKENS entry stops the start, naming its position and never a token', async t => {
+  const cases: Array<[string, number, RegExp]> = [
+    ['ana:SECRET-A,bad name:SECRET-B', 2, /the name before ":" must be 1–32 characters of A-Z a-z 0-9 _ \. -/],
+    ['ana:SECRET-A,ops/bot:SECRET-B', 2, /the name before ":" must be/],
+    ['añá:SECRET-A', 1, /the name before ":" must be/],
+    [`${'a'.repeat(33)}:SECRET-A`, 1, /the name before ":" must be/],
+    ['SECRET-A,SECRET/B:SECRET-C', 2, /a token that contains ":" needs a name before it/],
+    ['ana:SECRET-A,:SECRET-B', 2, /empty name/],
+    ['ana:SECRET-A, :SECRET-B', 2, /empty name/],
+    ['ana:SECRET-A,,ops-bot:', 3, /no token after its name/],
+    ['ana:SECRET-A,ops-bot: ', 2, /no token after its name/],
+    ['ana:SECRET-A,bob:SECRET-B,ana:SECRET-A', 3, /repeats the token of entry 1/],
+    ['SECRET-A,ops-bot:SECRET-A', 2, /repeats the token of entry 1/],
+    ['SECRET-A,,SECRET-A', 3, /repeats the token of entry 1/]
+  ]
+  for (const [API_TOKENS, position, reason] of cases) {
+    for (const NODE_ENV of ['development', 'production']) {
+      let error: Error | undefined
+      try {
+        readConfig({ NODE_ENV, API_TOKENS })
+      } catch (thrown) {
+        error = thrown as Error
+      }
+      const label = `${NODE_ENV}: ${JSON.stringify(API_TOKENS)}`
+      t.match(error, { name: 'ConfigurationError', message: new RegExp(`^API_TOKENS entry ${position}\\b`) }, label)
+      t.match(error?.message, reason, label)
+      t.notMatch(error?.message, /SECRET/, `${label}: no token in the message`)
+    }
+  }
+})
+
+t.test('without API_TOKENS a development run generates a random token, named "operator"', async t => {
   const first = readConfig({})
   const second = readConfig({ API_TOKENS: ' , ' })
   t.equal(first.API_TOKEN_GENERATED, true)
   t.equal(first.API_TOKENS.length, 1)
-  t.ok((first.API_TOKENS[0] ?? '').length >= 32, 'long enough to guess at no better than chance')
-  t.not(first.API_TOKENS[0], second.API_TOKENS[0], 'a new one each start')
+  t.equal(first.API_TOKENS[0]?.name, 'operator')
+  t.ok((first.API_TOKENS[0]?.token ?? '').length >= 32, 'long enough to guess at no better than chance')
+  t.not(first.API_TOKENS[0]?.token, second.API_TOKENS[0]?.token, 'a new one each start')
 })
 
 t.test('production refuses to start without API_TOKENS and never loads demo data unless asked', async t => {
@@ -71,7 +121,7 @@ t.test('the generated token works on the write routes', async t => {
   const response = await app.inject({
     method: 'PUT',
     url: '/active',
-    headers: { authorization: `Bearer ${app.config.API_TOKENS[0]}` },
+    headers: { authorization: `Bearer ${app.config.API_TOKENS[0]?.token}` },
     payload: { country: 'NI', city: 'Masaya', active: true }
   })
   t.equal(response.statusCode, 200)
