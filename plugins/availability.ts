@@ -1,18 +1,28 @@
 import fp from 'fastify-plugin'
-import { createAvailabilityCache, createLocalTier, invalidationChannel, type AvailabilityCache, type CacheOptions } from '../services/cache/index.ts'
+import {
+  createAvailabilityCache, createLocalTier, createRecordSync, invalidationChannel,
+  type AvailabilityCache, type CacheOptions, type RecordSync
+} from '../services/cache/index.ts'
 import { createAvailabilityStore, type AvailabilityStore } from '../services/availability-store.ts'
 import { createAvailabilityService, type AvailabilityService } from '../services/availability.ts'
+import { createInvalidationRecordStore } from '../services/invalidation-records.ts'
+import { createHistoryStore, type HistoryStore } from '../services/location-history.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     availability: AvailabilityService
     availabilityStore: AvailabilityStore
     availabilityCache: AvailabilityCache
+    /** Applies the durable invalidation records every CACHE_SYNC_INTERVAL_MS. */
+    recordSync: RecordSync
+    locationHistory: HistoryStore
   }
 }
 
 export interface AvailabilityPluginOptions {
   afterDatabaseRead?: CacheOptions['afterDatabaseRead']
+  /** Test seam: how long the record sync looks for a skipped id (60 s). */
+  recordGapWaitMs?: number
 }
 
 export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
@@ -37,11 +47,25 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     localTier,
     afterDatabaseRead: opts.afterDatabaseRead
   })
+  const recordSync = createRecordSync(createInvalidationRecordStore(fastify.database), records => cache.applyRecords(records), {
+    intervalMs: config.CACHE_SYNC_INTERVAL_MS,
+    keyLifetimeSeconds: config.CACHE_TTL_SECONDS + config.CACHE_GRACE_SECONDS,
+    log: fastify.log,
+    gapWaitMs: opts.recordGapWaitMs
+  })
+  // Records left by a crashed instance or a direct SQL edit are applied before this one serves; with
+  // Redis or MySQL unreachable it starts anyway (the warning is logged) and the next pass applies them.
+  await recordSync.syncNow().catch(() => {})
+
   fastify.decorate('availabilityStore', store)
   fastify.decorate('availabilityCache', cache)
-  fastify.decorate('availability', createAvailabilityService(store, cache))
+  fastify.decorate('recordSync', recordSync)
+  const history = createHistoryStore(fastify.database)
+  fastify.decorate('locationHistory', history)
+  fastify.decorate('availability', createAvailabilityService(store, cache, history))
   // Registered after the Redis plugin, so it runs before the client quits: a last try at pending invalidations.
   fastify.addHook('onClose', async () => {
+    await recordSync.close()
     localTier?.close()
     await cache.close()
   })

@@ -70,6 +70,10 @@ export default fp(async function metricsPlugin (fastify) {
   total('nicaventas_cache_local_hits_total', 'Hits answered by the in-process tier (CACHE_LOCAL_TTL_MS), also counted as outcome="hit" above', () => cache().stats.localHits)
   gauge('nicaventas_cache_local_entries', 'Answers held by the in-process tier', () => cache().localTier?.size ?? 0)
   gauge('nicaventas_cache_local_subscribed', 'Whether the in-process tier is subscribed to invalidations and in use (1), or off or unsubscribed (0)', () => cache().localTier?.subscribed === true ? 1 : 0)
+  total('nicaventas_cache_records_applied_total', 'Invalidation records (every change to locations, by whoever) applied to the cache by this instance\'s sync', () => cache().stats.records.applied)
+  total('nicaventas_cache_record_keys_deleted_total', 'Redis keys those records deleted: entries older than the change they record', () => cache().stats.records.deleted)
+  gauge('nicaventas_cache_records_applied_up_to', 'The newest invalidation record id this instance has applied', () => fastify.recordSync.appliedUpTo)
+  gauge('nicaventas_cache_records_awaited', 'Record ids below that one not seen yet (transactions still open, or rolled back), looked for again for 60 s', () => fastify.recordSync.awaited)
   gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache().pendingInvalidations)
   total('nicaventas_mysql_queries_total', 'Statements sent to MySQL by the availability store', () => fastify.database.statementCount)
 

@@ -37,3 +37,14 @@ export const writeErrors = {
   413: PayloadTooLarge,
   415: UnsupportedMediaType
 }
+
+// Plain JSON Schema, for the same reason as Retry-After above.
+export const TaggedHeaders = {
+  etag: { type: 'string', description: 'A weak tag of the answer\'s data: send it back in If-None-Match' },
+  'cache-control': { type: 'string', description: '`no-cache`: keep it, but ask again (conditionally) each time' }
+}
+
+export const NotModified = Type.Null({
+  description: 'Not Modified: the answer still has the tag given in If-None-Match (or the header was `*`); no body',
+  headers: { etag: TaggedHeaders.etag }
+})

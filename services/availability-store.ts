@@ -4,14 +4,43 @@ import { createReadBatcher } from './database/read-batcher.ts'
 import type { StatementRunner } from './database/statement-runner.ts'
 import { locationKey, type LocationId } from './location.ts'
 
+/** A location as MySQL holds it: with the version every change raises (db/migrations/003, 009). */
+export interface StoredLocation extends LocationData {
+  version: number
+}
+
+/** One city of a country's list, with what the cache needs to tell an older list from a fresher one. */
+export interface ListedCity {
+  city: string
+  active: boolean
+  /** The city key: what the sync compares an invalidation record with. */
+  key: string
+  version: number
+}
+
+export interface CountryCities {
+  country: string
+  /** Sorted by city key. */
+  cities: ListedCity[]
+}
+
+/** Who makes a write: named in the history the triggers write (db/migrations/006, 012-014). */
+export interface Writer {
+  /** The bearer token's name (API_TOKENS). */
+  operator: string
+  requestId: string
+}
+
 export interface AvailabilityStore {
-  find (id: LocationId): Promise<LocationData | undefined>
+  find (id: LocationId): Promise<StoredLocation | undefined>
+  /** A country's cities, sorted by city key. */
+  listCountry (country: string): Promise<CountryCities>
   /** Returns the updated location as stored, or undefined when there is none. */
-  setActive (id: LocationId, active: boolean): Promise<LocationData | undefined>
+  setActive (id: LocationId, active: boolean, writer: Writer): Promise<StoredLocation | undefined>
   /** Returns the inserted location, or undefined when it already exists. */
-  insert (id: LocationId, city: string, active: boolean): Promise<LocationData | undefined>
+  insert (id: LocationId, city: string, active: boolean, writer: Writer): Promise<StoredLocation | undefined>
   /** Returns whether a location was removed. */
-  remove (id: LocationId): Promise<boolean>
+  remove (id: LocationId, writer: Writer): Promise<boolean>
   /**
    * Resolves when MySQL answers (readiness): at once when it answered a
    * statement within the last 5 s and no connection failed since, so a busy
@@ -27,22 +56,30 @@ interface LocationRow extends RowDataPacket {
   city: string
   city_key: string
   active: number
+  version: number
 }
 
-const SELECT_LOCATIONS = 'SELECT country, city, city_key, active FROM locations WHERE '
+const SELECT_LOCATIONS = 'SELECT country, city, city_key, active, version FROM locations WHERE '
 const ONE_LOCATION = '(country = ? AND city_key = ?)'
 // Enough to empty a queue of reads in a few statements; small enough to stay a quick range scan.
 const MAX_BATCH = 100
-const SET_ACTIVE = 'CALL set_location_active(?, ?, ?)'
-const INSERT_LOCATION = 'INSERT INTO locations (country, city, city_key, active) VALUES (?, ?, ?, ?)'
-const DELETE_LOCATION = 'DELETE FROM locations WHERE country = ? AND city_key = ?'
+const LIST_COUNTRY = 'SELECT city, city_key, active, version FROM locations WHERE country = ? ORDER BY city_key'
+// The writes are procedures, so each names its writer for the history in the same round trip.
+const SET_ACTIVE = 'CALL set_location_active_as(?, ?, ?, ?, ?)'
+const INSERT_LOCATION = 'CALL insert_location_as(?, ?, ?, ?, ?, ?)'
+const DELETE_LOCATION = 'CALL delete_location_as(?, ?, ?, ?)'
 
 const ER_DUP_ENTRY = 1062
 // Longer than any statement a slow MySQL still answers within its budget: a busy pool is still ready.
 const RECENT_ANSWER_MS = 5000
 
-function toLocation (row: LocationRow | undefined): LocationData | undefined {
-  return row === undefined ? undefined : { country: row.country, city: row.city, active: row.active === 1 }
+// A CALL answers with the procedure's result set, then the CALL's own status.
+type CallResult<Row> = [Row[], ResultSetHeader]
+
+function toLocation (row: LocationRow | undefined): StoredLocation | undefined {
+  return row === undefined
+    ? undefined
+    : { country: row.country, city: row.city, active: row.active === 1, version: Number(row.version) }
 }
 
 export function createAvailabilityStore (db: StatementRunner): AvailabilityStore {
@@ -62,20 +99,27 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
 
     find: async id => toLocation(await readLocation(id)),
 
-    async setActive ({ country, cityKey }, active) {
-      // A CALL answers with the procedure's result set, then the CALL's own status.
-      const [rows] = await db.write<[LocationRow[], ResultSetHeader]>(SET_ACTIVE, [country, cityKey, active])
+    async listCountry (country) {
+      const rows = await db.read<LocationRow[]>(LIST_COUNTRY, [country])
+      return {
+        country,
+        cities: rows.map(row => ({ city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) }))
+      }
+    },
+
+    async setActive ({ country, cityKey }, active, writer) {
+      const [rows] = await db.write<CallResult<LocationRow>>(SET_ACTIVE, [country, cityKey, active, writer.operator, writer.requestId])
       return toLocation(rows[0])
     },
 
-    async insert (id, city, active) {
+    async insert (id, city, active, writer) {
       try {
-        await db.write<ResultSetHeader>(INSERT_LOCATION, [id.country, city, id.cityKey, active])
+        const [rows] = await db.write<CallResult<LocationRow>>(INSERT_LOCATION, [id.country, city, id.cityKey, active, writer.operator, writer.requestId])
+        return toLocation(rows[0])
       } catch (error) {
         if ((error as { errno?: number }).errno === ER_DUP_ENTRY) return undefined
         throw error
       }
-      return { country: id.country, city, active }
     },
 
     async ping () {
@@ -83,9 +127,9 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
       await db.read<RowDataPacket[]>('SELECT 1', [])
     },
 
-    async remove ({ country, cityKey }) {
-      const result = await db.write<ResultSetHeader>(DELETE_LOCATION, [country, cityKey])
-      return result.affectedRows > 0
+    async remove ({ country, cityKey }, writer) {
+      const [rows] = await db.write<CallResult<RowDataPacket & { removed: number }>>(DELETE_LOCATION, [country, cityKey, writer.operator, writer.requestId])
+      return Number(rows[0]?.removed) > 0
     }
   }
 }

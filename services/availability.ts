@@ -1,20 +1,38 @@
 import { httpErrors } from '@fastify/sensible'
+import type { CitiesAnswer } from '../schemas/cities.ts'
+import type { HistoryAnswer } from '../schemas/history.ts'
 import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
 import type { AvailabilityCache } from './cache/index.ts'
-import type { AvailabilityStore } from './availability-store.ts'
+import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './availability-store.ts'
+import { weakEtag } from './etag.ts'
+import type { HistoryStore } from './location-history.ts'
 import { displayCity, locationId, type LocationId } from './location.ts'
+
+export type { Writer } from './availability-store.ts'
 
 export const NOT_FOUND_MESSAGE = 'No existen datos Asociados'
 
-export interface AvailabilityService {
-  lookup (country: string, city: string): Promise<AvailabilityAnswer>
-  setActive (country: string, city: string, active: boolean): Promise<LocationData>
-  create (country: string, city: string, active: boolean): Promise<LocationData>
-  remove (country: string, city: string): Promise<void>
+/** An answer to a GET, with the tag that conditional requests compare. */
+export interface TaggedAnswer<T> {
+  body: T
+  etag: string
 }
 
+export interface AvailabilityService {
+  lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
+  /** A country's cities, sorted by city key; `active` keeps only those with that flag. */
+  listCities (country: string, active?: boolean): Promise<TaggedAnswer<CitiesAnswer>>
+  history (country: string, city: string, limit: number): Promise<HistoryAnswer>
+  setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
+  create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
+  remove (country: string, city: string, writer: Writer): Promise<void>
+}
+
+// What a client sees of a stored location: the version stays inside.
+const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
+
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
-export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache): AvailabilityService {
+export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
@@ -30,30 +48,53 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
 
   return {
     async lookup (country, city) {
-      const { location, outcome } = await cache.read(locationId(country, city))
+      const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return { active: location.active, country: location.country, city: location.city, redis_cache: outcome }
+      return {
+        body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
+        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
+      }
     },
 
-    async setActive (country, city, active) {
+    async listCities (country, active) {
+      const code = country.toUpperCase()
+      const { value: list, outcome } = await cache.readCountry(code)
+      // A list is never "not found": a country without cities has an empty one.
+      const cities = (list as CountryCities).cities
+        .filter(city => active === undefined || city.active === active)
+        .map(({ city, active }) => ({ city, active }))
+      return {
+        body: { country: code, cities, redis_cache: outcome },
+        etag: weakEtag(`${code}\n${cities.map(city => `${city.city}\n${city.active}`).join('\n')}`)
+      }
+    },
+
+    async history (country, city, limit) {
       const id = locationId(country, city)
-      const location = await writing(id, () => store.setActive(id, active))
+      const found = await history.read(id, limit)
+      if (found === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+      return { country: id.country, city: found.city, changes: found.changes }
+    },
+
+    async setActive (country, city, active, writer) {
+      const id = locationId(country, city)
+      const location = await writing(id, () => store.setActive(id, active, writer))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
       // The value this request wrote, even if a concurrent PUT has changed it since.
-      return { ...location, active }
+      return { ...shown(location), active }
     },
 
-    async create (country, city, active) {
+    async create (country, city, active, writer) {
       const id = locationId(country, city)
       // The invalidation clears a cached "not found" for this location.
-      const location = await writing(id, () => store.insert(id, displayCity(city), active))
+      const location = await writing(id, () => store.insert(id, displayCity(city), active, writer))
       if (location === undefined) throw httpErrors.conflict(`${id.country}/${displayCity(city)} already exists`)
-      return location
+      return shown(location)
     },
 
-    async remove (country, city) {
+    async remove (country, city, writer) {
       const id = locationId(country, city)
-      if (!await writing(id, () => store.remove(id))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+      if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     }
   }
 }

@@ -157,7 +157,7 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   const tier = createLocalTier(subscriber, { channel, ttlMs: 60_000, maxEntries: 10, log: Fastify({ logger: false }).log })
   t.teardown(() => tier.close())
   await until(async () => tier.subscribed, 'subscribed')
-  const managua = { active: true, country: 'NI', city: 'Managua' }
+  const managua = { active: true, country: 'NI', city: 'Managua', version: 3 }
 
   const readAt = tier.epoch
   await publisher.publish(channel, 'NI:leon')
@@ -170,6 +170,18 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   await publisher.publish(channel, 'NI:managua')
   await until(async () => tier.get('NI:managua') === undefined, 'the message arrived')
   t.equal(tier.size, 0)
+
+  // What the record sync asks: forget only what is older than the recorded change.
+  tier.set('NI:managua', managua, tier.epoch)
+  tier.set('NI:gone', undefined, tier.epoch)
+  tier.forgetOlder('NI:managua', 3, false)
+  tier.forgetOlder('NI:gone', 5, true)
+  tier.forgetOlder('NI:absent', 5, true)
+  t.same(tier.get('NI:managua'), { location: managua }, 'an entry at the recorded version stays')
+  t.same(tier.get('NI:gone'), { location: undefined }, 'a kept "not found" stays after a delete')
+  tier.forgetOlder('NI:managua', 4, false)
+  tier.forgetOlder('NI:gone', 6, false)
+  t.equal(tier.size, 0, 'older entries, and a "not found" after a create, are forgotten')
 
   tier.close()
   t.notOk(tier.subscribed)

@@ -36,6 +36,23 @@ t.test('/metrics reports requests by route and status, cache outcomes, fills, in
   t.match(metrics, /process_resident_memory_bytes \d+/)
 })
 
+t.test('/metrics reports the invalidation records the sync applied, and the keys they deleted', async t => {
+  const app = await build(t)
+  const start = await app.inject({ url: '/metrics' })
+  const demoRecords = sample(start.body, 'nicaventas_cache_records_applied_total')
+  t.ok(demoRecords > 200, 'the demo data\'s inserts, applied on start')
+  t.equal(sample(start.body, 'nicaventas_cache_records_applied_up_to'), demoRecords, 'up to the newest record')
+
+  await app.inject({ url: '/active?country=NI&city=Managua' })
+  await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'NI', city: 'Granada', active: true } })
+  await app.recordSync.syncNow()
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  t.equal(sample(metrics, 'nicaventas_cache_records_applied_total'), demoRecords + 1, 'the PUT\'s record')
+  t.equal(sample(metrics, 'nicaventas_cache_records_applied_up_to'), demoRecords + 1)
+  t.equal(sample(metrics, 'nicaventas_cache_record_keys_deleted_total'), sample(start.body, 'nicaventas_cache_record_keys_deleted_total'),
+    'nothing to delete: the PUT had invalidated already')
+})
+
 t.test('two apps in one process keep their own metrics', async t => {
   const first = await build(t)
   const second = await build(t)

@@ -22,12 +22,22 @@ t.test('the committed openapi.json is what the code generates (run `npm run open
 t.test('every route is documented, with its errors, and the write routes with the bearer scheme', async t => {
   const app = await build(t)
   const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths
-  t.same(Object.keys(paths).sort(), ['/', '/active', '/health', '/metrics', '/ready'])
+  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/history', '/health', '/metrics', '/ready'])
   t.same(Object.keys(paths['/active'] ?? {}).sort(), ['delete', 'get', 'post', 'put'])
 
   const active = paths['/active'] as Record<string, Operation>
-  t.same(Object.keys(active.get?.responses ?? {}).sort(), ['200', '400', '404', '500', '503'])
+  t.same(Object.keys(active.get?.responses ?? {}).sort(), ['200', '304', '400', '404', '500', '503'])
   t.same(active.get?.security, [], 'reads are public')
+  const cities = paths['/active/cities']?.get
+  t.same(Object.keys(cities?.responses ?? {}).sort(), ['200', '304', '400', '500', '503'], 'a country\'s list: no 404, an empty list instead')
+  t.same(cities?.security, [], 'public too')
+  for (const operation of [active.get, cities]) {
+    const headers = (operation?.responses['200'] as { headers?: Record<string, unknown> }).headers ?? {}
+    t.same(Object.keys(headers).sort(), ['cache-control', 'etag'], `${operation?.operationId} documents its conditional headers`)
+  }
+  const history = paths['/active/history']?.get
+  t.same(history?.security, [{ bearerAuth: [] }], 'the history needs the token')
+  t.same(Object.keys(history?.responses ?? {}).sort(), ['200', '400', '401', '404', '500', '503'])
   for (const method of ['put', 'post', 'delete']) {
     t.same(active[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
     for (const status of ['400', '401', '404', '413', '415', '500', '503']) {

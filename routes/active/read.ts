@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { readErrors } from '../../schemas/errors.ts'
+import { Cities, CitiesQuery } from '../../schemas/cities.ts'
+import { NotModified, readErrors, TaggedHeaders } from '../../schemas/errors.ts'
 import { Availability, LocationQuery } from '../../schemas/location.ts'
+import { sendTagged } from './conditional.ts'
 
 const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active', {
@@ -9,12 +11,28 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getAvailability',
       security: [],
       summary: 'Are sales active in this city?',
-      description: 'Answers from Redis when it can (`redis_cache: "hit"`), otherwise from MySQL. Country and city are matched whatever their case, accents or surrounding spaces.',
+      description: 'Answers from Redis when it can (`redis_cache: "hit"`), otherwise from MySQL. Country and city are matched whatever their case, accents or surrounding spaces. The `ETag` depends on the data alone (country, city, flag), so `If-None-Match` gets `304` until a write changes the answer.',
       querystring: LocationQuery,
-      response: { 200: Availability, ...readErrors }
+      response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
     }
-  }, async (request) => {
-    return await fastify.availability.lookup(request.query.country, request.query.city)
+  }, async (request, reply) => {
+    return sendTagged(request, reply, await fastify.availability.lookup(request.query.country, request.query.city))
+  })
+
+  fastify.get('/active/cities', {
+    schema: {
+      tags: ['availability'],
+      operationId: 'listCities',
+      security: [],
+      summary: 'A country\'s cities, and whether sales are active in each',
+      description: 'Cached per country like a single location (`redis_cache`); every write to any of its cities invalidates the list before it is acknowledged. A valid country without cities answers an empty list. Conditional like `GET /active`.',
+      querystring: CitiesQuery,
+      response: { 200: { ...Cities, headers: TaggedHeaders }, 304: NotModified, 400: readErrors[400], 500: readErrors[500], 503: readErrors[503] }
+    }
+  }, async (request, reply) => {
+    const { country, active } = request.query
+    const answer = await fastify.availability.listCities(country, active === undefined ? undefined : active.toLowerCase() === 'true')
+    return sendTagged(request, reply, answer)
   })
 }
 

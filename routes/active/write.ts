@@ -1,17 +1,40 @@
 import bearerAuth from '@fastify/bearer-auth'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import { createOperatorLookup } from '../../plugins/operator-tokens.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
+import historyRoutes from './history.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
+import type { Writer } from '../../services/availability.ts'
 
 const toBoolean = (active: boolean | string) => typeof active === 'boolean' ? active : active.toLowerCase() === 'true'
 
 const operatorsOnly = { tags: ['operators'], security: [{ bearerAuth: [] }] }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name of the operator whose token authenticated this request; set on the write routes only. */
+    operator: string
+  }
+}
+
+/** Who a write is done for, as the service records it. */
+const writerOf = (request: FastifyRequest): Writer => ({ operator: request.operator, requestId: request.id })
+
 /** The operators' routes. Bearer auth is registered in this plugin, so it guards these routes and nothing else. */
 const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.decorateRequest('operator', '')
+  const operatorOf = createOperatorLookup(fastify.config.API_TOKENS)
   await fastify.register(bearerAuth, {
-    keys: new Set(fastify.config.API_TOKENS),
+    // Unused: `auth` replaces the key check, to learn whose token it is.
+    keys: [],
+    auth (bearer, request) {
+      const operator = operatorOf(bearer)
+      if (operator === undefined) return false
+      request.operator = operator
+      return true
+    },
     addHook: false,
     verifyErrorLogLevel: 'info'
   })
@@ -28,7 +51,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { country, city, active } = request.body
-    return { result: 'Ok' as const, update: await fastify.availability.setActive(country, city, toBoolean(active)) }
+    return { result: 'Ok' as const, update: await fastify.availability.setActive(country, city, toBoolean(active), writerOf(request)) }
   })
 
   fastify.post('/active', {
@@ -42,7 +65,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { country, city, active } = request.body
-    const inserted = await fastify.availability.create(country, city, toBoolean(active))
+    const inserted = await fastify.availability.create(country, city, toBoolean(active), writerOf(request))
     return reply.code(201).send({ result: 'Ok', Insert: inserted })
   })
 
@@ -56,9 +79,12 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 204: Type.Null({ description: 'Removed' }), ...writeErrors }
     }
   }, async (request, reply) => {
-    await fastify.availability.remove(request.query.country, request.query.city)
+    await fastify.availability.remove(request.query.country, request.query.city, writerOf(request))
     return reply.code(204).send(null)
   })
+
+  // A child of this plugin: the same bearer auth guards it.
+  await fastify.register(historyRoutes)
 }
 
 export default writeRoutes

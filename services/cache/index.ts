@@ -1,20 +1,20 @@
-import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CacheOutcomeName, LocationData } from '../../schemas/location.ts'
-import type { AvailabilityStore } from '../availability-store.ts'
-import { isDatabaseUnavailable } from '../database/errors.ts'
+import type { CacheOutcomeName } from '../../schemas/location.ts'
+import type { AvailabilityStore, CountryCities, StoredLocation } from '../availability-store.ts'
+import type { InvalidationRecord } from '../invalidation-records.ts'
 import { locationKey, type LocationId } from '../location.ts'
 import { createInvalidations } from './invalidations.ts'
-import { cacheKeys, invalidationChannel, valueKey, type CacheKeys } from './keys.ts'
+import { cacheKeys, countryKeys, invalidationChannel, valueKey } from './keys.ts'
 import { defineCacheScripts } from './lease-scripts.ts'
 import type { LocalTier } from './local-tier.ts'
+import { createReadThrough, type CacheEntry } from './read-through.ts'
+import { defineRecordScripts } from './record-scripts.ts'
 import { createRedisHealth, type RedisTimings } from './redis-health.ts'
-import { createSingleFlight } from './single-flight.ts'
 
-export { cacheKeys, deleteCacheNamespace, invalidationChannel } from './keys.ts'
+export { cacheKeys, countryKeys, deleteCacheNamespace, invalidationChannel } from './keys.ts'
 export { createLocalTier, type LocalTier } from './local-tier.ts'
+export { createRecordSync, type RecordSync } from './record-sync.ts'
 export type { RedisTimings } from './redis-health.ts'
 
 export interface CacheOptions {
@@ -29,12 +29,12 @@ export interface CacheOptions {
   timings?: RedisTimings
   /** The opt-in in-process tier (CACHE_LOCAL_TTL_MS); without it every hit is a Redis GET. */
   localTier?: LocalTier
-  /** Test seam: runs between a reader's MySQL read and its fill. */
-  afterDatabaseRead?: (id: LocationId) => Promise<void>
+  /** Test seam: runs between a reader's MySQL read and its fill; `entry` is `NI:managua`, or `NI` for a list. */
+  afterDatabaseRead?: (entry: string) => Promise<void>
 }
 
-export interface CacheRead {
-  location: LocationData | undefined
+export interface CacheRead<T> {
+  value: T | undefined
   outcome: CacheOutcomeName
 }
 
@@ -46,13 +46,23 @@ export interface CacheStats {
   /** Fills stored, and fills refused because a write took the reader's lease. */
   fills: { stored: number, refused: number }
   invalidations: { done: number, failed: number }
+  /** Invalidation records applied by the sync, and the Redis keys they deleted. */
+  records: { applied: number, deleted: number }
 }
 
 export interface AvailabilityCache {
-  /** Cache-aside read: Redis first, MySQL on a miss, then fill. */
-  read (id: LocationId): Promise<CacheRead>
-  /** Called after every committed write, before it is acknowledged. Never throws. */
+  /** Cache-aside read of one location: Redis first, MySQL on a miss, then fill. */
+  read (id: LocationId): Promise<CacheRead<StoredLocation>>
+  /** The same for a country's list of cities. */
+  readCountry (country: string): Promise<CacheRead<CountryCities>>
+  /** Called after every committed write, before it is acknowledged: the location and its country's list. Never throws. */
   invalidate (id: LocationId): Promise<void>
+  /**
+   * Applies invalidation records (services/cache/record-sync.ts): deletes
+   * each entry they name unless it is already as fresh as the change.
+   * Throws when Redis cannot be reached, so the records are tried again.
+   */
+  applyRecords (records: InvalidationRecord[]): Promise<void>
   readonly stats: CacheStats
   /** Invalidations that could not reach Redis yet. */
   readonly pendingInvalidations: number
@@ -61,158 +71,150 @@ export interface AvailabilityCache {
   close (): Promise<void>
 }
 
-const LEASE_POLL_MS = 5
-const HOT_PATH_SAMPLE = 16
+/** The newest record of each location among `records`: it alone decides what is current. */
+function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] {
+  const newest = new Map<string, InvalidationRecord>()
+  for (const record of records) {
+    const key = locationKey({ country: record.country, cityKey: record.cityKey })
+    const seen = newest.get(key)
+    if (seen === undefined || record.version >= seen.version) newest.set(key, record)
+  }
+  return [...newest.values()]
+}
 
 /**
- * The cache-aside read and the invalidation, composed from the pieces in
+ * The cache-aside reads and the invalidations, composed from the pieces in
  * this folder: the key layout (keys.ts), the lease scripts
- * (lease-scripts.ts), single flight (single-flight.ts), the retried
- * invalidations (invalidations.ts) and what operators see of Redis
- * (redis-health.ts), and the opt-in in-process tier (local-tier.ts).
+ * (lease-scripts.ts) and the lease-checked read of one entry
+ * (read-through.ts, with single-flight.ts), the retried invalidations
+ * (invalidations.ts), the record scripts (record-scripts.ts) that the sync
+ * of durable invalidation records (record-sync.ts) applies, what operators
+ * see of Redis (redis-health.ts), and the opt-in in-process tier
+ * (local-tier.ts).
  *
- * `value` holds the answer as JSON for the TTL, so a hit is one plain GET;
- * `stale` holds the same answer for the TTL plus the grace period, served
- * only while MySQL is down; `lease` names the one reader allowed to fill.
+ * Two kinds of entry share one protocol: a location, and a country's list
+ * of cities. Each has a value (the answer as JSON for the TTL, so a hit is
+ * one plain GET), a stale copy (kept for the grace period, served only while
+ * MySQL is down) and a lease (the one reader allowed to fill). Every entry
+ * carries the version of what it holds, so applying a record never deletes
+ * a fresher one.
  *
  * Guarantees:
  * - no stale set: a fill succeeds only if no write deleted the lease since the
  *   reader's miss;
- * - one MySQL read per cold key: concurrent readers in this process share one
+ * - one MySQL read per cold entry: concurrent readers in this process share one
  *   flight, readers in other processes wait for the lease holder's fill;
- * - writes end the flight for their key, so a read that starts after a write
- *   is acknowledged never joins a read that started before it;
+ * - a write invalidates its location and its country's list before it is
+ *   acknowledged, and ends their flights, so a read that starts after a write
+ *   never joins a read that started before it;
  * - an invalidation that cannot reach Redis is retried until it succeeds, and
- *   until then this process reads that location from MySQL only;
+ *   until then this process reads that location, and its country's list,
+ *   from MySQL only; the record the triggers wrote with the change makes every
+ *   instance apply it anyway, within the sync interval, even if this one dies;
  * - with the local tier on, a write deletes the value and announces it to
  *   every instance's tier in one pipeline, and is retried as a whole; a tier
  *   keeps only what Redis answered, for at most its TTL.
  */
 export function createAvailabilityCache (redis: Redis, store: AvailabilityStore, options: CacheOptions): AvailabilityCache {
   defineCacheScripts(redis)
+  defineRecordScripts(redis)
 
-  const freshMs = options.ttlSeconds * 1000
-  const keepMs = (options.ttlSeconds + options.graceSeconds) * 1000
-  const negativeMs = options.negativeTtlSeconds * 1000
-  const tokenPrefix = randomUUID()
-  let tokenCounter = 0
-  let hotPathReads = 0
-
-  const { localTier } = options
-  const channel = invalidationChannel(options.namespace)
+  const { localTier, namespace } = options
+  const channel = invalidationChannel(namespace)
   const stats: CacheStats = {
     outcomes: { hit: 0, miss: 0, bypass: 0, stale: 0 },
     localHits: 0,
     fills: { stored: 0, refused: 0 },
-    invalidations: { done: 0, failed: 0 }
+    invalidations: { done: 0, failed: 0 },
+    records: { applied: 0, deleted: 0 }
   }
-  const flights = createSingleFlight<CacheRead>()
   const health = createRedisHealth(options.log, options.timings)
-  const invalidations = createInvalidations(redis, async id => {
-    const keys = cacheKeys(options.namespace, id)
-    const started = performance.now()
-    try {
-      // Both sent in one pipeline; if either fails, the whole invalidation is retried.
-      await (localTier === undefined
-        ? redis.del(keys.value, keys.stale, keys.lease)
-        : Promise.all([redis.del(keys.value, keys.stale, keys.lease), redis.publish(channel, locationKey(id))]))
-      health.answered(started)
-    } catch (error) {
-      health.failed(started, error, 'invalidating the cache')
-      throw error
-    }
+  const reads = createReadThrough(redis, {
+    freshMs: options.ttlSeconds * 1000,
+    keepMs: (options.ttlSeconds + options.graceSeconds) * 1000,
+    negativeMs: options.negativeTtlSeconds * 1000,
+    leaseMs: options.leaseMs,
+    health,
+    fills: stats.fills,
+    afterDatabaseRead: options.afterDatabaseRead
   })
 
-  // Entries hold JSON null for a location that does not exist.
-  const parseEntry = (value: string): LocationData | undefined => JSON.parse(value) ?? undefined
-
-  async function readFromDatabase (id: LocationId, outcome: CacheOutcomeName): Promise<CacheRead> {
-    return { location: await store.find(id), outcome }
-  }
-
-  async function fillFromDatabase (id: LocationId, keys: CacheKeys, token: string, staleValue: string | null): Promise<CacheRead> {
-    let location: LocationData | undefined
+  async function timed<T> (action: string, command: () => Promise<T>): Promise<T> {
+    const started = performance.now()
     try {
-      location = await store.find(id)
+      const result = await command()
+      health.answered(started)
+      return result
     } catch (error) {
-      redis.availabilityRelease(keys.lease, token).catch(() => {})
-      if (isDatabaseUnavailable(error) && staleValue !== null) {
-        return { location: parseEntry(staleValue), outcome: 'stale' }
-      }
+      health.failed(started, error, action)
       throw error
     }
-    await options.afterDatabaseRead?.(id)
-    // A write whose invalidation is still pending may have happened after our read.
-    if (!invalidations.isPending(id)) {
-      const value = JSON.stringify(location ?? null)
-      const [fresh, keep] = location === undefined ? [negativeMs, negativeMs] : [freshMs, keepMs]
-      const started = performance.now()
-      try {
-        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, token, value, fresh, keep)
-        health.answered(started)
-        if (stored === 1) stats.fills.stored++
-        else stats.fills.refused++
-      } catch (error) {
-        health.failed(started, error, 'filling the cache')
-      }
-    }
-    return { location, outcome: 'miss' }
   }
 
-  /** After a miss: take the lease and fill, or wait for whoever holds it. */
-  async function readThrough (id: LocationId, keys: CacheKeys): Promise<CacheRead> {
-    const token = `${tokenPrefix}:${++tokenCounter}`
-    const deadline = Date.now() + options.leaseMs
-    for (;;) {
-      let reply: [string, string | null]
-      const started = performance.now()
-      try {
-        reply = await redis.availabilityRead(keys.value, keys.stale, keys.lease, token, options.leaseMs)
-        health.answered(started)
-      } catch (error) {
-        health.failed(started, error, 'reading the cache')
-        return await readFromDatabase(id, 'bypass')
-      }
-      const [state, value] = reply
-      if (state === 'hit') return { location: parseEntry(value as string), outcome: 'hit' }
-      if (state === 'lease') return await fillFromDatabase(id, keys, token, value)
-      // Another reader, maybe in another process, is filling this key: wait for its fill, but no
-      // longer than a lease of ours would last (another instance's may be longer), then read MySQL.
-      if (Date.now() >= deadline) return await readFromDatabase(id, 'miss')
-      await sleep(LEASE_POLL_MS)
+  const invalidations = createInvalidations(redis, id => timed('invalidating the cache', async () => {
+    const location = cacheKeys(namespace, id)
+    const list = countryKeys(namespace, id.country)
+    // Sent together (auto-pipelining); if any fails, the whole invalidation is retried.
+    await Promise.all([
+      redis.del(location.value, location.stale, location.lease),
+      redis.del(list.value, list.stale, list.lease),
+      localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
+    ])
+  }))
+
+  function locationEntry (id: LocationId, name: string): CacheEntry<StoredLocation> {
+    return {
+      name,
+      valueKey: valueKey(namespace, id),
+      keys: () => cacheKeys(namespace, id),
+      load: () => store.find(id),
+      isPending: () => invalidations.isPending(id)
     }
   }
 
-  async function lookup (id: LocationId): Promise<CacheRead> {
-    if (invalidations.isPending(id)) return await readFromDatabase(id, 'bypass')
-    let localKey: string | undefined
+  async function lookup (id: LocationId): Promise<CacheRead<StoredLocation>> {
+    const name = locationKey(id)
+    if (invalidations.isPending(id)) return await reads.bypass(locationEntry(id, name))
     let epoch = 0
-    if (localTier?.subscribed === true) {
-      localKey = locationKey(id)
-      const entry = localTier.get(localKey)
-      if (entry !== undefined) {
+    const tier = localTier?.subscribed === true ? localTier : undefined
+    if (tier !== undefined) {
+      const kept = tier.get(name)
+      if (kept !== undefined) {
         stats.localHits++
-        return { location: entry.location, outcome: 'hit' }
+        return { value: kept.location, outcome: 'hit' }
       }
-      epoch = localTier.epoch
+      epoch = tier.epoch
     }
-    let value: string | null
-    // The hot path times one GET in HOT_PATH_SAMPLE: a timing per hit costs more than it tells.
-    const started = (++hotPathReads % HOT_PATH_SAMPLE === 0) ? performance.now() : Number.NaN
-    try {
-      value = await redis.get(valueKey(options.namespace, id))
-      health.answered(started)
-    } catch (error) {
-      health.failed(started, error, 'reading the cache')
-      return await flights.join(locationKey(id), () => readFromDatabase(id, 'bypass'))
+    const result = await reads.read(locationEntry(id, name))
+    // Only what Redis answered: a miss was read from MySQL, and may be refused its fill.
+    if (tier !== undefined && result.outcome === 'hit') tier.set(name, result.value, epoch)
+    return result
+  }
+
+  function countryEntry (country: string): CacheEntry<CountryCities> {
+    const keys = countryKeys(namespace, country)
+    return {
+      name: country,
+      valueKey: keys.value,
+      keys: () => keys,
+      load: () => store.listCountry(country),
+      isPending: () => invalidations.isCountryPending(country)
     }
-    // The hot path: every write deletes the value before it is acknowledged, so a value found is current.
-    if (value !== null) {
-      const location = parseEntry(value)
-      if (localKey !== undefined) localTier?.set(localKey, location, epoch)
-      return { location, outcome: 'hit' }
-    }
-    return await flights.join(locationKey(id), () => readThrough(id, cacheKeys(options.namespace, id)))
+  }
+
+  async function applyRecord (record: InvalidationRecord): Promise<number> {
+    const id = { country: record.country, cityKey: record.cityKey }
+    const deleted = record.deleted ? 1 : 0
+    localTier?.forgetOlder(locationKey(id), record.version, record.deleted)
+    const location = cacheKeys(namespace, id)
+    const list = countryKeys(namespace, id.country)
+    const removed = await Promise.all([
+      redis.availabilityApplyToLocation(location.value, location.stale, location.lease, record.version, deleted),
+      redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, deleted)
+    ])
+    if (removed[0] > 0) reads.end(locationKey(id))
+    if (removed[1] > 0) reads.end(id.country)
+    return removed[0] + removed[1]
   }
 
   return {
@@ -222,11 +224,25 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
       return result
     },
 
+    async readCountry (country) {
+      const entry = countryEntry(country)
+      const result = await (invalidations.isCountryPending(country) ? reads.bypass(entry) : reads.read(entry))
+      stats.outcomes[result.outcome]++
+      return result
+    },
+
     async invalidate (id) {
       localTier?.delete(locationKey(id))
       if (await invalidations.invalidate(id)) stats.invalidations.done++
       else stats.invalidations.failed++
-      flights.end(locationKey(id))
+      reads.end(locationKey(id))
+      reads.end(id.country)
+    },
+
+    async applyRecords (records) {
+      const removed = await timed('applying invalidation records', () => Promise.all(newestByLocation(records).map(applyRecord)))
+      stats.records.applied += records.length
+      for (const count of removed) stats.records.deleted += count
     },
 
     stats,

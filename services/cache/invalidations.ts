@@ -9,6 +9,8 @@ export interface Invalidations {
   invalidate (id: LocationId): Promise<boolean>
   /** Whether a location still has an invalidation owed to Redis: this process must not read it from the cache. */
   isPending (id: LocationId): boolean
+  /** Whether any location of a country has one: its list must not be read from the cache either. */
+  isCountryPending (country: string): boolean
   readonly pending: number
   /** Stops retrying and makes one last attempt at what is pending. */
   close (): Promise<void>
@@ -78,6 +80,11 @@ export function createInvalidations (redis: Redis, deleteKeys: (id: LocationId) 
 
     // Checked on every read: with nothing pending, no key string is built.
     isPending: id => pending.size > 0 && pending.has(locationKey(id)),
+
+    isCountryPending (country) {
+      for (const id of pending.values()) if (id.country === country) return true
+      return false
+    },
 
     get pending () { return pending.size },
 

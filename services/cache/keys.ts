@@ -29,6 +29,15 @@ function keyPrefix (namespace: string, id: LocationId): string {
   return `${namespace}:${KEY_VERSION}:{${id.country}:${id.cityKey}}`
 }
 
+/**
+ * A country's list of cities: `<namespace>:v1:{<COUNTRY>}:cities:value|stale|lease`, the same three
+ * roles as a location's keys. Its hash tag holds no colon, so it is never a location's.
+ */
+export function countryKeys (namespace: string, country: string): CacheKeys {
+  const prefix = `${namespace}:${KEY_VERSION}:{${country}}:cities`
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+}
+
 /** The pub/sub channel on which every instance of a namespace announces its invalidations to the others' local tiers. */
 export function invalidationChannel (namespace: string): string {
   return `${namespace}:${KEY_VERSION}:invalidations`

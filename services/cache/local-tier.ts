@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import type { LocationData } from '../../schemas/location.ts'
+import type { StoredLocation } from '../availability-store.ts'
 
 export interface LocalTierOptions {
   /** The pub/sub channel the instances of one namespace announce their invalidations on. */
@@ -14,7 +14,7 @@ export interface LocalTierOptions {
 
 /** An answer kept in memory; `location` is undefined for a location known not to exist. */
 interface LocalEntry {
-  location: LocationData | undefined
+  location: StoredLocation | undefined
 }
 
 export interface LocalTier {
@@ -25,9 +25,15 @@ export interface LocalTier {
    * subscription dropped) since `epoch` was read before the Redis GET: its
    * message may have overtaken the GET's reply on the other connection.
    */
-  set (key: string, location: LocationData | undefined, epoch: number): void
+  set (key: string, location: StoredLocation | undefined, epoch: number): void
   /** Forgets one location, as this instance's own write does before it publishes. */
   delete (key: string): void
+  /**
+   * Forgets one location unless what it holds is as fresh as a change
+   * recorded at `version` (services/cache/record-sync.ts): a kept "not found"
+   * is current after a delete.
+   */
+  forgetOlder (key: string, version: number, deleted: boolean): void
   /** Changes with every invalidation received and every clear. */
   readonly epoch: number
   /** Whether the subscription is up, so the tier may be used. */
@@ -93,6 +99,14 @@ export function createLocalTier (subscriber: Redis, options: LocalTierOptions): 
       if (subscribed && readAt === epoch) entries.set(key, { location })
     },
     delete (key) {
+      epoch++
+      entries.delete(key)
+    },
+    forgetOlder (key, version, deleted) {
+      const entry = entries.peek(key)
+      if (entry === undefined) return
+      const current = entry.location === undefined ? deleted : entry.location.version >= version
+      if (current) return
       epoch++
       entries.delete(key)
     },

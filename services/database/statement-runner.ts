@@ -30,16 +30,21 @@ type Result = RowDataPacket[] | ResultSetHeader | [RowDataPacket[], ResultSetHea
 /** A statement built when it gets its connection: a batch takes in whoever joined it while it waited. */
 export type StatementBuilder = () => { sql: string, values: unknown[] }
 
+/** `background`: a statement no request waits for (the invalidation sync), left out of `statementCount`. */
+export interface StatementOptions {
+  background?: boolean
+}
+
 export interface StatementRunner {
-  read<T extends Result> (sql: string, values: unknown[]): Promise<T>
+  read<T extends Result> (sql: string, values: unknown[], options?: StatementOptions): Promise<T>
   /**
    * A read whose statement is built once it has a slot, whose budget started
    * at `startedAt`, and that stands for `requests()` requests (a batch).
    */
   readWhenAdmitted<T extends Result> (build: StatementBuilder, startedAt: number, requests: () => number): Promise<T>
-  write<T extends Result> (sql: string, values: unknown[]): Promise<T>
+  write<T extends Result> (sql: string, values: unknown[], options?: StatementOptions): Promise<T>
   readonly gate: AdmissionGate
-  /** Statements sent to MySQL since start-up. */
+  /** Statements sent to MySQL since start-up for requests, background ones left out. */
   readonly statementCount: number
   /** Whether MySQL answered a statement within the last `withinMs`, and no connection to it has failed since. */
   answeredRecently (withinMs: number): boolean
@@ -114,7 +119,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
   }
 
   async function run<T extends Result> (
-    kind: StatementKind, build: StatementBuilder, startedAt = Date.now(), requests?: () => number
+    kind: StatementKind, build: StatementBuilder, startedAt = Date.now(), requests?: () => number, background = false
   ): Promise<T> {
     const budgetMs = kind === 'read' ? options.readTimeoutMs : options.writeTimeoutMs
     // Writes are precious: they wait out their own budget rather than be refused on an estimate.
@@ -134,7 +139,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
         }
         const { sql, values } = build()
         sent = true
-        statementCount++
+        if (!background) statementCount++
         return await onConnection<T>(connection, sql, values)
       } catch (error) {
         // A connection that came too late for its caller is no sign of a MySQL in trouble.
@@ -163,9 +168,9 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
   }
 
   return {
-    read: (sql, values) => run('read', () => ({ sql, values })),
+    read: (sql, values, statement) => run('read', () => ({ sql, values }), Date.now(), undefined, statement?.background),
     readWhenAdmitted: (build, startedAt, requests) => run('read', build, startedAt, requests),
-    write: (sql, values) => run('write', () => ({ sql, values })),
+    write: (sql, values, statement) => run('write', () => ({ sql, values }), Date.now(), undefined, statement?.background),
     gate,
     get statementCount () { return statementCount },
     answeredRecently (withinMs) { return lastAnswerAt >= lastFailureAt && Date.now() - lastAnswerAt < withinMs },

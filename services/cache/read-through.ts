@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import type { CacheOutcomeName } from '../../schemas/location.ts'
+import { isDatabaseUnavailable } from '../database/errors.ts'
+import type { CacheKeys } from './keys.ts'
+import type { RedisHealth } from './redis-health.ts'
+import { createSingleFlight } from './single-flight.ts'
+
+/** One cached answer: a location, or a country's list. */
+export interface CacheEntry<T> {
+  /** Names the entry in this process: single flights, and the test seam. */
+  name: string
+  /** The value key alone: all a hit reads. */
+  valueKey: string
+  /** All three keys, built only after a miss. */
+  keys: () => CacheKeys
+  /** Reads it from MySQL; undefined for "not found", cached for the negative TTL. */
+  load: () => Promise<T | undefined>
+  /** Whether a write to it is still owed to Redis: then nothing read from MySQL may be cached. */
+  isPending: () => boolean
+}
+
+export interface EntryRead<T> {
+  value: T | undefined
+  outcome: CacheOutcomeName
+}
+
+export interface ReadThroughOptions {
+  freshMs: number
+  /** How long the stale copy is kept: the TTL plus the grace period. */
+  keepMs: number
+  negativeMs: number
+  /** How long a reader may hold the fill lease: longer than a MySQL read may take. */
+  leaseMs: number
+  health: RedisHealth
+  /** Counts fills stored, and fills refused because a write took the reader's lease. */
+  fills: { stored: number, refused: number }
+  /** Test seam: runs between a reader's MySQL read and its fill. */
+  afterDatabaseRead?: (entry: string) => Promise<void>
+}
+
+export interface ReadThrough {
+  read<T> (entry: CacheEntry<T>): Promise<EntryRead<T>>
+  /** Reads MySQL without the cache: an invalidation is still pending. */
+  bypass<T> (entry: CacheEntry<T>): Promise<EntryRead<T>>
+  /** Later readers of this entry start a flight of their own: a write happened. */
+  end (name: string): void
+}
+
+const LEASE_POLL_MS = 5
+const HOT_PATH_SAMPLE = 16
+
+// Entries hold JSON null for "not found".
+const parseEntry = <T>(value: string): T | undefined => JSON.parse(value) ?? undefined
+
+/**
+ * The lease-checked cache-aside read of one entry: a plain GET of its
+ * value; on a miss, a script that takes the fill lease, the lease holder's
+ * MySQL read, and a fill that lands only while the lease is still its own
+ * (every write deletes it: no stale set). Concurrent readers in this
+ * process share one flight; readers in other processes wait for the lease
+ * holder's fill. With Redis unreachable: MySQL (`bypass`); with MySQL
+ * unreachable: the stale copy (`stale`).
+ */
+export function createReadThrough (redis: Redis, options: ReadThroughOptions): ReadThrough {
+  const { health, fills } = options
+  const flights = createSingleFlight<EntryRead<unknown>>()
+  const tokenPrefix = randomUUID()
+  let tokenCounter = 0
+  let hotPathReads = 0
+
+  async function fromDatabase<T> (entry: CacheEntry<T>): Promise<EntryRead<T>> {
+    return { value: await entry.load(), outcome: 'bypass' }
+  }
+
+  async function fill<T> (entry: CacheEntry<T>, keys: CacheKeys, token: string, staleValue: string | null): Promise<EntryRead<T>> {
+    let value: T | undefined
+    try {
+      value = await entry.load()
+    } catch (error) {
+      redis.availabilityRelease(keys.lease, token).catch(() => {})
+      if (isDatabaseUnavailable(error) && staleValue !== null) return { value: parseEntry<T>(staleValue), outcome: 'stale' }
+      throw error
+    }
+    await options.afterDatabaseRead?.(entry.name)
+    // A write whose invalidation is still pending may have happened after our read.
+    if (!entry.isPending()) {
+      const [fresh, keep] = value === undefined ? [options.negativeMs, options.negativeMs] : [options.freshMs, options.keepMs]
+      const started = performance.now()
+      try {
+        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, token, JSON.stringify(value ?? null), fresh, keep)
+        health.answered(started)
+        if (stored === 1) fills.stored++
+        else fills.refused++
+      } catch (error) {
+        health.failed(started, error, 'filling the cache')
+      }
+    }
+    return { value, outcome: 'miss' }
+  }
+
+  /** After a miss: take the lease and fill, or wait for whoever holds it. */
+  async function afterMiss<T> (entry: CacheEntry<T>): Promise<EntryRead<T>> {
+    const keys = entry.keys()
+    const token = `${tokenPrefix}:${++tokenCounter}`
+    const deadline = Date.now() + options.leaseMs
+    for (;;) {
+      let reply: [string, string | null]
+      const started = performance.now()
+      try {
+        reply = await redis.availabilityRead(keys.value, keys.stale, keys.lease, token, options.leaseMs)
+        health.answered(started)
+      } catch (error) {
+        health.failed(started, error, 'reading the cache')
+        return await fromDatabase(entry)
+      }
+      const [state, value] = reply
+      if (state === 'hit') return { value: parseEntry<T>(value as string), outcome: 'hit' }
+      if (state === 'lease') return await fill(entry, keys, token, value)
+      // Another reader, maybe in another process, is filling this key: wait for its fill, but no
+      // longer than a lease of ours would last (another instance's may be longer), then read MySQL.
+      if (Date.now() >= deadline) return { value: await entry.load(), outcome: 'miss' }
+      await sleep(LEASE_POLL_MS)
+    }
+  }
+
+  const join = <T>(entry: CacheEntry<T>, run: (entry: CacheEntry<T>) => Promise<EntryRead<T>>) =>
+    flights.join(entry.name, () => run(entry)) as Promise<EntryRead<T>>
+
+  return {
+    async read (entry) {
+      let value: string | null
+      // The hot path times one GET in HOT_PATH_SAMPLE: a timing per hit costs more than it tells.
+      const started = (++hotPathReads % HOT_PATH_SAMPLE === 0) ? performance.now() : Number.NaN
+      try {
+        value = await redis.get(entry.valueKey)
+        health.answered(started)
+      } catch (error) {
+        health.failed(started, error, 'reading the cache')
+        return await join(entry, fromDatabase)
+      }
+      // Every write deletes the value before it is acknowledged, so a value found is current.
+      if (value !== null) return { value: parseEntry(value), outcome: 'hit' }
+      return await join(entry, afterMiss)
+    },
+
+    bypass: fromDatabase,
+
+    end: name => flights.end(name)
+  }
+}

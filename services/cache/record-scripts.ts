@@ -1,0 +1,57 @@
+import type { Redis, Result } from 'ioredis'
+
+// Applying an invalidation record (services/cache/record-sync.ts) deletes a cached answer only if
+// it is older than the change the record describes: every write through the API has already
+// invalidated and may have been read and cached again, at the new version, by the time the sync
+// sees its record. Each script touches the three keys of one entry (one hash tag, one slot).
+// Deleting the lease as well refuses the fill of a reader that may have read MySQL before the
+// change: for a change made outside the API, nothing else would.
+
+/**
+ * A location's entry: KEYS value, stale, lease; ARGV version, deleted ('1' or '0'). An entry
+ * holds the location with its version, or JSON null for "not found", which is current after a
+ * delete. Returns how many keys it deleted.
+ */
+const APPLY_TO_LOCATION = `
+local value = redis.call('GET', KEYS[1])
+if value then
+  local entry = cjson.decode(value)
+  if entry == cjson.null then
+    if ARGV[2] == '1' then return 0 end
+  elseif tonumber(entry.version or 0) >= tonumber(ARGV[1]) then
+    return 0
+  end
+end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+`
+
+/**
+ * A country's list: KEYS value, stale, lease; ARGV city key, version, deleted. The list is
+ * current if it holds the city at that version or later, or, after a delete, does not hold it.
+ */
+const APPLY_TO_LIST = `
+local value = redis.call('GET', KEYS[1])
+if value then
+  local current = ARGV[3] == '1'
+  for _, city in ipairs(cjson.decode(value).cities) do
+    if city.key == ARGV[1] then
+      current = tonumber(city.version) >= tonumber(ARGV[2])
+      break
+    end
+  end
+  if current then return 0 end
+end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+`
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    availabilityApplyToLocation (valueKey: string, staleKey: string, leaseKey: string, version: number, deleted: 0 | 1): Result<number, Context>
+    availabilityApplyToList (valueKey: string, staleKey: string, leaseKey: string, cityKey: string, version: number, deleted: 0 | 1): Result<number, Context>
+  }
+}
+
+export function defineRecordScripts (redis: Redis): void {
+  redis.defineCommand('availabilityApplyToLocation', { numberOfKeys: 3, lua: APPLY_TO_LOCATION })
+  redis.defineCommand('availabilityApplyToList', { numberOfKeys: 3, lua: APPLY_TO_LIST })
+}

@@ -1,0 +1,134 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { InvalidationRecord, InvalidationRecordStore } from '../invalidation-records.ts'
+
+export interface RecordSyncOptions {
+  /** How often new records are looked for (CACHE_SYNC_INTERVAL_MS). */
+  intervalMs: number
+  /** The longest a cached key lives (TTL plus grace): records younger than this are applied on start, older ones purged. */
+  keyLifetimeSeconds: number
+  log: FastifyBaseLogger
+  /** How long an id skipped below the newest seen is looked for again (tests shorten it). */
+  gapWaitMs?: number
+}
+
+export interface RecordSync {
+  /** One pass: applies every record not applied yet. Rejects when MySQL or Redis failed; the next pass tries again. */
+  syncNow (): Promise<void>
+  /** The largest record id applied so far (0 before the first pass). */
+  readonly appliedUpTo: number
+  /** Ids skipped below it that are still looked for: open transactions, or rolled-back ones. */
+  readonly awaited: number
+  /** Stops the timer and waits for a pass under way. */
+  close (): Promise<void>
+}
+
+// Enough to catch up after a long outage in a few statements; small enough for one Redis pipeline.
+const BATCH = 500
+// An id below the newest seen that is not there yet belongs to a transaction still open, or to one
+// rolled back (its id is never used). Looked for again on every pass for this long, then given up:
+// a change whose transaction stays open longer than this is applied by no sync (the TTL bounds it).
+export const GAP_WAIT_MS = 60_000
+const MAX_GAPS = 10_000
+const PURGE_EVERY_MS = 60_000
+const PURGE_BATCH = 5000
+// Records are purged this long after the last key they could concern has expired.
+const PURGE_MARGIN_SECONDS = 60
+
+/**
+ * Applies the durable invalidation records the triggers on `locations`
+ * write with every change (db/migrations/005-011), whoever made it: this
+ * instance, another one that died before its own invalidation reached
+ * Redis, or an administrator's SQL. Every instance runs one; applying is
+ * idempotent and never deletes an entry as fresh as the change
+ * (record-scripts.ts), so instances need no coordination, and an API write
+ * costs one miss, not a second one when its record comes round.
+ *
+ * It reads records by id. Ids are handed out when a transaction inserts,
+ * not when it commits, so a record may appear below the newest id already
+ * seen: the skipped ids are looked for again until they appear or
+ * the gap wait (60 s) has passed. Nothing advances until Redis has applied it.
+ */
+export function createRecordSync (
+  records: InvalidationRecordStore,
+  apply: (records: InvalidationRecord[]) => Promise<void>,
+  options: RecordSyncOptions
+): RecordSync {
+  const gapWaitMs = options.gapWaitMs ?? GAP_WAIT_MS
+  let highest: number | undefined
+  const gaps = new Map<number, number>()
+  let lastPurge = 0
+  let failing = false
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+  // Passes run one after another: a caller always gets a pass that starts after its call.
+  let queue: Promise<void> = Promise.resolve()
+
+  async function applyGaps (): Promise<void> {
+    if (gaps.size === 0) return
+    const now = Date.now()
+    const found = await records.withIds([...gaps.keys()])
+    if (found.length > 0) await apply(found)
+    for (const record of found) gaps.delete(record.id)
+    for (const [id, since] of gaps) if (now - since >= gapWaitMs) gaps.delete(id)
+  }
+
+  async function applyNew (from: number): Promise<number> {
+    let upTo = from
+    for (;;) {
+      const batch = await records.after(upTo, BATCH)
+      if (batch.length > 0) await apply(batch)
+      const now = Date.now()
+      for (const record of batch) {
+        for (let id = upTo + 1; id < record.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
+        upTo = record.id
+      }
+      highest = upTo
+      if (batch.length < BATCH) return upTo
+    }
+  }
+
+  async function purge (): Promise<void> {
+    if (Date.now() - lastPurge < PURGE_EVERY_MS) return
+    lastPurge = Date.now()
+    await records.purge(options.keyLifetimeSeconds + PURGE_MARGIN_SECONDS, PURGE_BATCH)
+  }
+
+  async function pass (): Promise<void> {
+    // On start, every record young enough to concern a key that may still be cached.
+    const from = highest ?? await records.startBefore(options.keyLifetimeSeconds)
+    await applyGaps()
+    await applyNew(from)
+    await purge()
+  }
+
+  function syncNow (): Promise<void> {
+    const next = queue.then(pass).then(() => {
+      if (failing) options.log.info('Invalidation records applied again')
+      failing = false
+    }, (error: unknown) => {
+      if (!failing) options.log.warn({ err: error }, 'Could not apply the invalidation records (MySQL or Redis unreachable); trying again')
+      failing = true
+      throw error
+    })
+    queue = next.catch(() => {})
+    return next
+  }
+
+  function schedule (): void {
+    if (closed) return
+    timer = setTimeout(() => { syncNow().catch(() => {}).finally(schedule) }, options.intervalMs)
+    timer.unref()
+  }
+  schedule()
+
+  return {
+    syncNow,
+    get appliedUpTo () { return highest ?? 0 },
+    get awaited () { return gaps.size },
+    async close () {
+      closed = true
+      clearTimeout(timer)
+      await queue
+    }
+  }
+}
