@@ -109,6 +109,8 @@ t.test('MySQL 8.4\'s refusals under binary logging get the same message; other e
   }
   const other = { errno: 1142, sqlMessage: 'DROP command denied to user' }
   t.equal(explainRefusal(other), other)
+  const bare = { errno: 1227 }
+  t.equal(explainRefusal(bare), bare, 'a denial without a message says nothing of triggers and passes unchanged')
   const unrelated = new Error('connection lost')
   t.equal(explainRefusal(unrelated), unrelated)
 })

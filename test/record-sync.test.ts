@@ -134,8 +134,11 @@ t.test('a replica cut off from Redis: the others see its acknowledged write with
   const delay = await seenWithin(t, 'the cut-off replica\'s write', since, [async () => (await location(other, 'Rivas')).active === true])
   t.comment(`write by a replica cut off from Redis seen by the other after ${delay.toFixed(0)} ms`)
   t.equal((await location(cutOff, 'Rivas')).outcome, 'bypass', 'the cut-off replica reads MySQL meanwhile')
+  await t.rejects(cutOff.recordSync.syncNow(), 'its own sync cannot apply records while Redis is cut')
   await proxy.restore()
   await until(async () => cutOff.availabilityCache.pendingInvalidations === 0, 'the retry landed')
+  await cutOff.recordSync.syncNow()
+  t.equal(cutOff.recordSync.appliedUpTo, other.recordSync.appliedUpTo, 'once Redis answers, its sync catches up with the other\'s')
 })
 
 t.test('an acknowledged PUT whose process could not reach Redis and was killed with SIGKILL is applied by a fresh instance', async t => {
