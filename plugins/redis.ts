@@ -1,20 +1,81 @@
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisClient } from '../services/cache/redis-client.ts'
+import type { Config } from './config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
-    /** A second connection, in subscriber mode, for the local tier's invalidations; null while the tier is off. */
+    redis: RedisClient
+    /** A second connection, in subscriber mode, for the local tier's invalidations; null while the tier is off (always with a Cluster). */
     redisSubscriber: Redis | null
   }
 }
 
 const RECONNECT_MAX_MS = 2000
+// How often a Cluster client asks for the slot map: after a failover, commands for the dead
+// master's slots fail (and are answered from MySQL) until the map names the replica that took over.
+const CLUSTER_SLOTS_REFRESH_MS = 1000
+
+const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS)
+
+interface Connections {
+  client: RedisClient
+  subscriber: Redis | null
+}
 
 /**
- * The Redis client, tuned to fail fast: no offline queue and a short command
- * timeout, so a request never waits for a Redis that is gone, and reconnects
- * with backoff in the background.
+ * The client for the configured topology, every one tuned to fail fast: no
+ * offline queue and a short command timeout, so a request never waits for
+ * a Redis that is gone, and reconnects with backoff in the background.
+ * With the local tier on, a second connection subscribes to invalidations;
+ * the configuration refuses the tier with a Cluster (plugins/redis-topology.ts).
+ */
+function connect (config: Config): Connections {
+  const { REDIS_TOPOLOGY: topology } = config
+  const perConnection: RedisOptions = {
+    password: config.REDIS_PASSWORD,
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.REDIS_TIMEOUT_MS,
+    connectTimeout: Math.max(config.REDIS_TIMEOUT_MS * 4, 1000)
+  }
+  if (topology.kind === 'cluster') {
+    const client = new Cluster(topology.seeds, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      // Replicas answer a moment behind their master: a read there could miss an acknowledged write's invalidation.
+      scaleReads: 'master',
+      // No waiting and retrying inside ioredis while a node is down or the cluster is electing: the request goes to MySQL.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
+      slotsRefreshTimeout: Math.max(config.REDIS_TIMEOUT_MS * 4, 1000),
+      clusterRetryStrategy: reconnectDelay,
+      redisOptions: perConnection
+    })
+    return { client, subscriber: null }
+  }
+  const where = topology.kind === 'single'
+    ? { host: topology.node.host, port: topology.node.port }
+    : {
+        sentinels: topology.sentinels,
+        name: topology.name,
+        // Sentinels announce a new primary: reconnect to it at once rather than at the next failed command.
+        failoverDetector: true,
+        sentinelCommandTimeout: config.REDIS_TIMEOUT_MS * 4,
+        sentinelRetryStrategy: reconnectDelay
+      }
+  const client = new Redis({ ...perConnection, ...where, db: config.REDIS_DB, enableOfflineQueue: false, retryStrategy: reconnectDelay })
+  // Subscribes itself on every 'ready' (services/cache/local-tier.ts): resubscribing is ours, so the tier knows when it happened.
+  const subscriber = config.CACHE_LOCAL_TTL_MS > 0 ? client.duplicate({ autoResubscribe: false }) : null
+  return { client, subscriber }
+}
+
+/**
+ * Decorates the instance with the cache's Redis client (plugins/redis-topology.ts
+ * says which topology), and the local tier's subscriber.
  *
  * Not @fastify/redis: its registration waits for the first `ready` event, so
  * with Redis down the service would not start at all (a plugin timeout),
@@ -23,19 +84,7 @@ const RECONNECT_MAX_MS = 2000
  */
 export default fp(async function redis (fastify) {
   const { config } = fastify
-  const client = new Redis({
-    host: config.REDIS_LOCATION,
-    port: config.REDIS_PORT,
-    password: config.REDIS_PASSWORD,
-    db: config.REDIS_DB,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 0,
-    commandTimeout: config.REDIS_TIMEOUT_MS,
-    connectTimeout: Math.max(config.REDIS_TIMEOUT_MS * 4, 1000),
-    retryStrategy: attempt => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS)
-  })
+  const { client, subscriber } = connect(config)
 
   let reportedDown = false
   client.on('error', (error: Error) => {
@@ -55,14 +104,12 @@ export default fp(async function redis (fastify) {
     // Already reported by the error listener; ioredis keeps reconnecting.
   }
 
-  // Subscribes itself on every 'ready' (services/cache/local-tier.ts): resubscribing is ours, so the tier knows when it happened.
-  const subscriber = config.CACHE_LOCAL_TTL_MS > 0 ? client.duplicate({ autoResubscribe: false }) : null
   subscriber?.on('error', () => {
     // The command connection reports the same outage; the tier logs losing its subscription.
   })
   await subscriber?.connect().catch(() => {})
 
-  fastify.decorate('redis', client)
+  fastify.decorate<RedisClient>('redis', client)
   fastify.decorate('redisSubscriber', subscriber)
   fastify.addHook('onClose', async () => {
     // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it.

@@ -36,6 +36,12 @@ export const EnvironmentSchema = Type.Object({
   REDIS_PASSWORD: Type.Optional(Type.String()),
   REDIS_DB: Type.Integer({ minimum: 0, default: 0 }),
   REDIS_TIMEOUT_MS: Milliseconds(250),
+  // Another topology instead of the single REDIS_LOCATION:REDIS_PORT (plugins/redis-topology.ts reads them).
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'Redis Cluster seed nodes, `host:port` comma-separated' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ description: 'Sentinels watching the Redis primary, `host:port` comma-separated' })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'The primary\'s name in the Sentinels\' configuration' })),
+  // How many replicas must hold a write's invalidation before it is acknowledged (services/cache/invalidations.ts).
+  REDIS_WAIT_REPLICAS: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
 
   CACHE_NAMESPACE: Type.String({ default: 'nicaventas', pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
   CACHE_TTL_SECONDS: Seconds(300),
@@ -65,3 +71,19 @@ export const OperatorTokenSchema = Type.Object({
 })
 
 export type OperatorToken = Static<typeof OperatorTokenSchema>
+
+export const RedisNodeSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 })
+})
+
+export type RedisNode = Static<typeof RedisNodeSchema>
+
+/** Where the cache lives: one server, a Redis Cluster, or a primary that Sentinels fail over. */
+export const RedisTopologySchema = Type.Union([
+  Type.Object({ kind: Type.Literal('single'), node: RedisNodeSchema }),
+  Type.Object({ kind: Type.Literal('cluster'), seeds: Type.Array(RedisNodeSchema, { minItems: 1 }) }),
+  Type.Object({ kind: Type.Literal('sentinel'), sentinels: Type.Array(RedisNodeSchema, { minItems: 1 }), name: Type.String({ minLength: 1 }) })
+])
+
+export type RedisTopology = Static<typeof RedisTopologySchema>

@@ -45,6 +45,41 @@ t.test('a bad value is refused with a message naming the variable', async t => {
   }
 })
 
+t.test('REDIS_CLUSTER_NODES or REDIS_SENTINELS choose another Redis topology; without either, the single server', async t => {
+  t.same(readConfig({}).REDIS_TOPOLOGY, { kind: 'single', node: { host: '127.0.0.1', port: 6379 } })
+  t.equal(readConfig({}).REDIS_WAIT_REPLICAS, 0, 'a single server has no replica to wait for')
+
+  const cluster = readConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,,[::1]:7002' })
+  t.same(cluster.REDIS_TOPOLOGY, { kind: 'cluster', seeds: [{ host: 'redis-1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }] })
+  t.equal(cluster.REDIS_WAIT_REPLICAS, 1, 'with replicas, a write\'s invalidation waits for one by default')
+
+  const sentinel = readConfig({ REDIS_SENTINELS: 'sentinel-1:26379,sentinel-2:26379', REDIS_SENTINEL_NAME: 'nicaventas', REDIS_DB: '2', REDIS_WAIT_REPLICAS: '0' })
+  t.same(sentinel.REDIS_TOPOLOGY, { kind: 'sentinel', sentinels: [{ host: 'sentinel-1', port: 26379 }, { host: 'sentinel-2', port: 26379 }], name: 'nicaventas' })
+  t.equal(sentinel.REDIS_DB, 2, 'a Sentinel-managed primary keeps its databases')
+  t.equal(sentinel.REDIS_WAIT_REPLICAS, 0, 'REDIS_WAIT_REPLICAS overrides the default')
+})
+
+t.test('a Redis topology that cannot mean one thing stops the start, naming the variables', async t => {
+  const sentinels = { REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'primary' }
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', ...sentinels }, /REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1' }, /REDIS_CLUSTER_NODES entry 2 \("127\.0\.0\.1"\) is not host:port/],
+    [{ REDIS_CLUSTER_NODES: 'redis:70000' }, /REDIS_CLUSTER_NODES entry 1 \("redis:70000"\)/],
+    [{ REDIS_CLUSTER_NODES: 'redis 1:7000' }, /REDIS_CLUSTER_NODES entry 1/],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, /REDIS_CLUSTER_NODES is set but lists no host:port/],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_DB: '3' }, /REDIS_DB is 3, but a Redis Cluster has database 0 only/],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CACHE_LOCAL_TTL_MS: '500' }, /CACHE_LOCAL_TTL_MS must be 0 with REDIS_CLUSTER_NODES/],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379' }, /REDIS_SENTINELS is set without REDIS_SENTINEL_NAME/],
+    [{ REDIS_SENTINEL_NAME: 'primary' }, /REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/],
+    [{ ...sentinels, REDIS_SENTINELS: 'sentinel:port' }, /REDIS_SENTINELS entry 1 \("sentinel:port"\)/],
+    [{ REDIS_WAIT_REPLICAS: '-1' }, /REDIS_WAIT_REPLICAS/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => readConfig(env), { name: 'ConfigurationError', message }, JSON.stringify(env))
+  }
+  t.equal(readConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_DB: '0' }).REDIS_DB, 0, 'REDIS_DB=0 is what a Cluster has, so it is accepted')
+})
+
 t.test('API_TOKENS is a comma-separated list, so a token can be rotated', async t => {
   t.same(readConfig({ API_TOKENS: 'one, two ,,three' }).API_TOKENS, [
     { name: 'operator', token: 'one' },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 import type { FastifyBaseLogger } from 'fastify'
 import type { CacheOutcomeName } from '../../schemas/location.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation } from '../availability-store.ts'
@@ -11,11 +11,13 @@ import type { LocalTier } from './local-tier.ts'
 import { createReadThrough, type CacheEntry } from './read-through.ts'
 import { defineRecordScripts } from './record-scripts.ts'
 import { createRedisHealth, type RedisTimings } from './redis-health.ts'
+import { createReplicatedDelete, type ReplicationSettings } from './replicated-delete.ts'
 
 export { cacheKeys, countryKeys, deleteCacheNamespace, invalidationChannel } from './keys.ts'
 export { createLocalTier, type LocalTier } from './local-tier.ts'
 export { createRecordSync, type RecordSync } from './record-sync.ts'
 export type { RedisTimings } from './redis-health.ts'
+export type { RedisClient } from './redis-client.ts'
 
 export interface CacheOptions {
   /** Namespace of every key; tests give each file its own. */
@@ -27,6 +29,8 @@ export interface CacheOptions {
   leaseMs: number
   log: FastifyBaseLogger
   timings?: RedisTimings
+  /** What a write's invalidation waits for before it counts as done (REDIS_WAIT_REPLICAS). */
+  replication: ReplicationSettings
   /** The opt-in in-process tier (CACHE_LOCAL_TTL_MS); without it every hit is a Redis GET. */
   localTier?: LocalTier
   /** Test seam: runs between a reader's MySQL read and its fill; `entry` is `NI:managua`, or `NI` for a list. */
@@ -115,7 +119,7 @@ function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] 
  *   every instance's tier in one pipeline, and is retried as a whole; a tier
  *   keeps only what Redis answered, for at most its TTL.
  */
-export function createAvailabilityCache (redis: Redis, store: AvailabilityStore, options: CacheOptions): AvailabilityCache {
+export function createAvailabilityCache (redis: RedisClient, store: AvailabilityStore, options: CacheOptions): AvailabilityCache {
   defineCacheScripts(redis)
   defineRecordScripts(redis)
 
@@ -151,13 +155,14 @@ export function createAvailabilityCache (redis: Redis, store: AvailabilityStore,
     }
   }
 
+  const deleteReplicated = createReplicatedDelete(redis, options.replication)
   const invalidations = createInvalidations(redis, id => timed('invalidating the cache', async () => {
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
-    // Sent together (auto-pipelining); if any fails, the whole invalidation is retried.
+    // Sent together (auto-pipelining), one slot each; if any fails, the whole invalidation is retried.
     await Promise.all([
-      redis.del(location.value, location.stale, location.lease),
-      redis.del(list.value, list.stale, list.lease),
+      deleteReplicated([location.value, location.stale, location.lease]),
+      deleteReplicated([list.value, list.stale, list.lease]),
       localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
     ])
   }))

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 import { locationKey, type LocationId } from '../location.ts'
 
 const RETRY_MIN_MS = 50
@@ -21,7 +21,7 @@ export interface Invalidations {
  * and at once when the connection comes back. At most one entry per
  * location and one timer, however long Redis stays away.
  */
-export function createInvalidations (redis: Redis, deleteKeys: (id: LocationId) => Promise<void>): Invalidations {
+export function createInvalidations (redis: RedisClient, deleteKeys: (id: LocationId) => Promise<void>): Invalidations {
   const pending = new Map<string, LocationId>()
   let retryTimer: NodeJS.Timeout | undefined
   let retryDelayMs = RETRY_MIN_MS

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 import type { LocationId } from '../location.ts'
 
 const KEY_VERSION = 'v1'
@@ -44,11 +45,16 @@ export function invalidationChannel (namespace: string): string {
 }
 
 /** Deletes every key under a namespace: how the tests and the benchmark clean up after themselves. */
-export async function deleteCacheNamespace (redis: Redis, namespace: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
+export async function deleteCacheNamespace (redis: RedisClient, namespace: string): Promise<void> {
+  // A Cluster's keys are spread over its masters; each is scanned on its own, and a key is deleted
+  // alone, since keys of different locations live in different slots.
+  const servers = redis instanceof Cluster ? redis.nodes('master') : [redis]
+  for (const server of servers) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000)
+      await Promise.all(keys.map(key => server.del(key)))
+      cursor = next
+    } while (cursor !== '0')
+  }
 }

@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 // Each location has three keys sharing its hash tag, so a script only ever
 // touches one Redis Cluster slot: KEYS[1] = value (the fresh answer, a plain
@@ -59,7 +60,7 @@ declare module 'ioredis' {
   }
 }
 
-export function defineCacheScripts (redis: Redis): void {
+export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityRead', { numberOfKeys: 3, lua: READ })
   redis.defineCommand('availabilityFill', { numberOfKeys: 3, lua: FILL })
   redis.defineCommand('availabilityRelease', { numberOfKeys: 1, lua: RELEASE })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 import type { CacheOutcomeName } from '../../schemas/location.ts'
 import { isDatabaseUnavailable } from '../database/errors.ts'
 import type { CacheKeys } from './keys.ts'
@@ -63,7 +63,7 @@ const parseEntry = <T>(value: string): T | undefined => JSON.parse(value) ?? und
  * holder's fill. With Redis unreachable: MySQL (`bypass`); with MySQL
  * unreachable: the stale copy (`stale`).
  */
-export function createReadThrough (redis: Redis, options: ReadThroughOptions): ReadThrough {
+export function createReadThrough (redis: RedisClient, options: ReadThroughOptions): ReadThrough {
   const { health, fills } = options
   const flights = createSingleFlight<EntryRead<unknown>>()
   const tokenPrefix = randomUUID()

@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 // Applying an invalidation record (services/cache/record-sync.ts) deletes a cached answer only if
 // it is older than the change the record describes: every write through the API has already
@@ -51,7 +52,7 @@ declare module 'ioredis' {
   }
 }
 
-export function defineRecordScripts (redis: Redis): void {
+export function defineRecordScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityApplyToLocation', { numberOfKeys: 3, lua: APPLY_TO_LOCATION })
   redis.defineCommand('availabilityApplyToList', { numberOfKeys: 3, lua: APPLY_TO_LIST })
 }
