@@ -43,7 +43,7 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     graceSeconds: config.CACHE_GRACE_SECONDS,
     leaseMs: config.DATABASE_TIMEOUT_MS + 1000,
     // WAIT answers within its own timeout, before the command's.
-    replication: { replicas: config.REDIS_WAIT_REPLICAS, waitMs: Math.max(1, Math.floor(config.REDIS_TIMEOUT_MS * 0.8)) },
+    replication: { redis: fastify.redisForWrites, replicas: config.REDIS_WAIT_REPLICAS, waitMs: Math.max(1, Math.floor(config.REDIS_TIMEOUT_MS * 0.8)) },
     log: fastify.log,
     timings: fastify.dependencyTimings,
     localTier,

@@ -6,6 +6,11 @@ import type { Config } from './config.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     redis: RedisClient
+    /**
+     * What writes invalidate with: `redis` itself, or with REDIS_WAIT_REPLICAS a client of their
+     * own, since WAIT blocks its connection while replicas catch up (services/cache/replicated-delete.ts).
+     */
+    redisForWrites: RedisClient
     /** A second connection, in subscriber mode, for the local tier's invalidations; null while the tier is off (always with a Cluster). */
     redisSubscriber: Redis | null
   }
@@ -20,6 +25,7 @@ const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNEC
 
 interface Connections {
   client: RedisClient
+  forWrites: RedisClient
   subscriber: Redis | null
 }
 
@@ -55,7 +61,7 @@ function connect (config: Config): Connections {
       clusterRetryStrategy: reconnectDelay,
       redisOptions: perConnection
     })
-    return { client, subscriber: null }
+    return { client, forWrites: forWrites(client, config), subscriber: null }
   }
   const where = topology.kind === 'single'
     ? { host: topology.node.host, port: topology.node.port }
@@ -70,7 +76,13 @@ function connect (config: Config): Connections {
   const client = new Redis({ ...perConnection, ...where, db: config.REDIS_DB, enableOfflineQueue: false, retryStrategy: reconnectDelay })
   // Subscribes itself on every 'ready' (services/cache/local-tier.ts): resubscribing is ours, so the tier knows when it happened.
   const subscriber = config.CACHE_LOCAL_TTL_MS > 0 ? client.duplicate({ autoResubscribe: false }) : null
-  return { client, subscriber }
+  return { client, forWrites: forWrites(client, config), subscriber }
+}
+
+function forWrites (client: RedisClient, config: Config): RedisClient {
+  if (config.REDIS_WAIT_REPLICAS === 0) return client
+  // The same settings, another connection (one per node with a Cluster).
+  return client instanceof Cluster ? client.duplicate() : client.duplicate()
 }
 
 /**
@@ -84,7 +96,7 @@ function connect (config: Config): Connections {
  */
 export default fp(async function redis (fastify) {
   const { config } = fastify
-  const { client, subscriber } = connect(config)
+  const { client, forWrites: writes, subscriber } = connect(config)
 
   let reportedDown = false
   client.on('error', (error: Error) => {
@@ -108,11 +120,17 @@ export default fp(async function redis (fastify) {
     // The command connection reports the same outage; the tier logs losing its subscription.
   })
   await subscriber?.connect().catch(() => {})
+  const ownWrites = writes === client ? null : writes
+  ownWrites?.on('error', () => {
+    // The same outage as the command connection's, reported there.
+  })
+  await ownWrites?.connect().catch(() => {})
 
   fastify.decorate<RedisClient>('redis', client)
+  fastify.decorate<RedisClient>('redisForWrites', writes)
   fastify.decorate('redisSubscriber', subscriber)
   fastify.addHook('onClose', async () => {
     // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it.
-    await Promise.all([client, subscriber].map(connection => connection?.quit().catch(() => connection.disconnect())))
+    await Promise.all([client, ownWrites, subscriber].map(connection => connection?.quit().catch(() => connection.disconnect())))
   })
 }, { name: 'redis', dependencies: ['config'] })

@@ -11,7 +11,7 @@ import type { LocalTier } from './local-tier.ts'
 import { createReadThrough, type CacheEntry } from './read-through.ts'
 import { defineRecordScripts } from './record-scripts.ts'
 import { createRedisHealth, type RedisTimings } from './redis-health.ts'
-import { createReplicatedDelete, type ReplicationSettings } from './replicated-delete.ts'
+import { createReplicatedWrites, type ReplicationSettings } from './replicated-writes.ts'
 
 export { cacheKeys, countryKeys, deleteCacheNamespace, invalidationChannel } from './keys.ts'
 export { createLocalTier, type LocalTier } from './local-tier.ts'
@@ -91,7 +91,8 @@ function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] 
  * this folder: the key layout (keys.ts), the lease scripts
  * (lease-scripts.ts) and the lease-checked read of one entry
  * (read-through.ts, with single-flight.ts), the retried invalidations
- * (invalidations.ts), the record scripts (record-scripts.ts) that the sync
+ * (invalidations.ts) and the wait for replicas that makes them outlive a
+ * failover (replicated-writes.ts), the record scripts (record-scripts.ts) that the sync
  * of durable invalidation records (record-sync.ts) applies, what operators
  * see of Redis (redis-health.ts), and the opt-in in-process tier
  * (local-tier.ts).
@@ -111,6 +112,9 @@ function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] 
  * - a write invalidates its location and its country's list before it is
  *   acknowledged, and ends their flights, so a read that starts after a write
  *   never joins a read that started before it;
+ * - with replicas (Cluster, Sentinel), an invalidation counts as done only
+ *   once the replicas connected (up to REDIS_WAIT_REPLICAS) hold it, so the
+ *   one promoted after a failover does not bring back what it deleted;
  * - an invalidation that cannot reach Redis is retried until it succeeds, and
  *   until then this process reads that location, and its country's list,
  *   from MySQL only; the record the triggers wrote with the change makes every
@@ -155,14 +159,16 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     }
   }
 
-  const deleteReplicated = createReplicatedDelete(redis, options.replication)
+  const writes = createReplicatedWrites(options.replication)
+  // The sync applies records with the writes' client, so that it can wait for replicas as writes do.
+  if (writes.redis !== redis) defineRecordScripts(writes.redis)
   const invalidations = createInvalidations(redis, id => timed('invalidating the cache', async () => {
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
     // Sent together (auto-pipelining), one slot each; if any fails, the whole invalidation is retried.
     await Promise.all([
-      deleteReplicated([location.value, location.stale, location.lease]),
-      deleteReplicated([list.value, list.stale, list.lease]),
+      writes.del([location.value, location.stale, location.lease]),
+      writes.del([list.value, list.stale, list.lease]),
       localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
     ])
   }))
@@ -214,9 +220,11 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
     const removed = await Promise.all([
-      redis.availabilityApplyToLocation(location.value, location.stale, location.lease, record.version, deleted),
-      redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, deleted)
+      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.lease, record.version, deleted),
+      writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, deleted)
     ])
+    // A record counts as applied only once its deletes would outlive a failover; until then the sync tries it again.
+    await Promise.all([removed[0] > 0 && writes.replicated(location.value), removed[1] > 0 && writes.replicated(list.value)])
     if (removed[0] > 0) reads.end(locationKey(id))
     if (removed[1] > 0) reads.end(id.country)
     return removed[0] + removed[1]
