@@ -131,6 +131,8 @@ export default fp(async function redis (fastify) {
   fastify.decorate('redisSubscriber', subscriber)
   fastify.addHook('onClose', async () => {
     // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it.
-    await Promise.all([client, ownWrites, subscriber].map(connection => connection?.quit().catch(() => connection.disconnect())))
+    // disconnect() after QUIT as well: only it closes the Sentinel client's failover detector, whose
+    // subscriptions to the Sentinels would otherwise keep reconnecting, and the process alive.
+    await Promise.all([client, ownWrites, subscriber].map(connection => connection?.quit().catch(() => {}).finally(() => { connection.disconnect() })))
   })
 }, { name: 'redis', dependencies: ['config'] })
