@@ -113,13 +113,14 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>
 }
 
-export function readComposeText (): string {
-  return readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')
+/** docker-compose.yml, or another compose file of the repository's root (docker-compose.cluster.yml). */
+export function readComposeText (file = 'docker-compose.yml'): string {
+  return readFileSync(join(ROOT, file), 'utf8')
 }
 
-/** docker-compose.yml as compose reads it: YAML merge keys (<<: *anchor) applied, nothing interpolated. */
-export function readCompose (): ComposeFile {
-  return parse(readComposeText(), { merge: true }) as ComposeFile
+/** A compose file as compose reads it: YAML merge keys (<<: *anchor) applied, nothing interpolated. */
+export function readCompose (file = 'docker-compose.yml'): ComposeFile {
+  return parse(readComposeText(file), { merge: true }) as ComposeFile
 }
 
 export class MissingVariableError extends Error {
