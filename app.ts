@@ -61,6 +61,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.config, process.stdout.isTTY),
     bodyLimit: BODY_LIMIT_BYTES,
+    // While closing, a request that reaches us on a connection already open is served, not answered
+    // 503: during a rolling restart the proxy has sent it here, and nginx does not retry a 503.
+    // plugins/graceful-close.ts ends every such connection with its answer.
+    return503OnClosing: false,
     keepAliveTimeout: HTTP_TIMEOUTS.keepAliveTimeout,
     requestTimeout: HTTP_TIMEOUTS.requestTimeout,
     http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },

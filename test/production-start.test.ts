@@ -1,15 +1,10 @@
-import { execFile, spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { promisify } from 'node:util'
+import { spawnSync } from 'node:child_process'
 import t from 'tap'
 import packageJson from '../package.json' with { type: 'json' }
 import { cleanUp, isolatedEnv } from './helper.ts'
+import { buildImageLayout, runtime, withThisNode } from './support/image-layout.ts'
 import { freePort } from './support/port-free.ts'
-import {
-  ROOT, composeAppEnvironment, healthcheck, imageCommand, instructionsOf, readDockerfile, stageEnvironment
-} from './support/process-deployment.ts'
+import { composeAppEnvironment, healthcheck, imageCommand, stageEnvironment } from './support/process-deployment.ts'
 import { spawnServer, waitForStatus } from './support/process-server.ts'
 
 // The image's start, without Docker: its CMD, from its WORKDIR, on a build laid out as the
@@ -19,32 +14,6 @@ import { spawnServer, waitForStatus } from './support/process-server.ts'
 t.setTimeout(180_000)
 
 const SEED_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
-const runtime = readDockerfile().at(-1)!
-const workdir = instructionsOf(runtime, 'WORKDIR').at(-1)?.args ?? '/'
-
-/**
- * The runtime stage's /app: dist/ built as `npm run build` builds it, package.json,
- * package-lock.json, and a node_modules that holds the production dependencies only.
- * Outside the repository, so that module resolution cannot climb into the repository's
- * node_modules: an import of a devDependency fails here as it would in the image.
- */
-async function buildImageLayout (): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'nicaventas-image-'))
-  t.teardown(() => rmSync(root, { recursive: true, force: true }))
-  const app = join(root, ...workdir.split('/'))
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: ROOT })
-  cpSync(join(ROOT, 'db', 'migrations'), join(app, 'dist', 'db', 'migrations'), { recursive: true })
-  for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(app, file))
-  for (const name of Object.keys(packageJson.dependencies)) {
-    mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true })
-    symlinkSync(join(ROOT, 'node_modules', name), join(app, 'node_modules', name), 'dir')
-  }
-  return app
-}
-
-/** The image's command; its `node` is the node running the tests, the same major (test/dockerfile.test.ts). */
-const withThisNode = (command: string[]) => command.map((word, index) => index === 0 && word === 'node' ? process.execPath : word)
 
 /**
  * What the container's environment would be: the image's ENV, overlaid with compose's app
@@ -68,7 +37,7 @@ function containerEnvironment (local: Record<string, string>, port: number, secr
 }
 
 let app = ''
-t.before(async () => { app = await buildImageLayout() })
+t.before(async () => { app = await buildImageLayout(t) })
 
 t.test('the image\'s start command with compose\'s environment serves the seed\'s curl examples', async t => {
   const port = await freePort()
