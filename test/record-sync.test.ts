@@ -235,3 +235,54 @@ t.test('old records are purged at start and the history is kept', async t => {
   t.equal(after.records, 1, 'only the young record is left')
   t.equal(kept.changes, history.changes, 'every history row is kept')
 })
+
+/** Holds the next MySQL read of `entry` between the read and its fill, until released. */
+function holdNextRead () {
+  let wanted: string | undefined
+  let reached = () => {}
+  let release = () => {}
+  return {
+    afterDatabaseRead: async (entry: string) => {
+      if (entry !== wanted) return
+      wanted = undefined
+      const released = new Promise<void>(resolve => { release = resolve })
+      reached()
+      await released
+    },
+    arm (entry: string): Promise<void> {
+      wanted = entry
+      return new Promise<void>(resolve => { reached = resolve })
+    },
+    release: () => release()
+  }
+}
+
+t.test('a record leaves a filling reader its lease: its floor refuses only a fill read before the change', async t => {
+  const gate = holdNextRead()
+  const [app] = await instances(t, [{}], {}, { afterDatabaseRead: gate.afterDatabaseRead }) as [FastifyInstance]
+  const sql = await directSql(t, app)
+  const { fills } = app.availabilityCache.stats
+
+  // A reader reads Managua, then an administrator's UPDATE commits and its record is applied before the reader fills.
+  let held = gate.arm('NI:managua')
+  const early = location(app, 'Managua')
+  await held
+  await sql.query("UPDATE locations SET active = 0 WHERE country = 'NI' AND city_key = 'managua'")
+  await app.recordSync.syncNow()
+  gate.release()
+  t.same(await early, { status: 200, active: true, outcome: 'miss' }, 'the reader answers what it read')
+  t.same(fills, { stored: 0, refused: 1 }, 'its fill, older than the change, was refused by the floor')
+  t.same(await location(app, 'Managua'), { status: 200, active: false, outcome: 'miss' }, 'the next reader reads the change')
+  t.same(await location(app, 'Managua'), { status: 200, active: false, outcome: 'hit' })
+
+  // After an API write, the reader that fills has read the write: applying the write's record must not cost it its fill.
+  t.equal((await app.inject({ method: 'PUT', url: '/active', headers: AUTH, payload: { country: 'NI', city: 'Granada', active: true } })).statusCode, 200)
+  held = gate.arm('NI:granada')
+  const late = location(app, 'Granada')
+  await held
+  await app.recordSync.syncNow()
+  gate.release()
+  t.same(await late, { status: 200, active: true, outcome: 'miss' })
+  t.same(fills, { stored: 2, refused: 1 }, 'its fill was stored')
+  t.same(await location(app, 'Granada'), { status: 200, active: true, outcome: 'hit' }, 'and is served: one MySQL read for the write, not two')
+})

@@ -167,7 +167,8 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     const list = countryKeys(namespace, id.country)
     // Sent together (auto-pipelining), one slot each; if any fails, the whole invalidation is retried.
     await Promise.all([
-      writes.del([location.value, location.stale, location.lease]),
+      // The floor too: the lease it guarded is gone, and a floor older than this write would refuse its fresh fills.
+      writes.del([location.value, location.stale, location.lease, location.floor]),
       writes.del([list.value, list.stale, list.lease]),
       localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
     ])
@@ -179,6 +180,7 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
       valueKey: valueKey(namespace, id),
       keys: () => cacheKeys(namespace, id),
       load: () => store.find(id),
+      version: location => location?.version ?? -1,
       isPending: () => invalidations.isPending(id)
     }
   }
@@ -209,6 +211,8 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
       valueKey: keys.value,
       keys: () => keys,
       load: () => store.listCountry(country),
+      // No record sets a list's floor (their script deletes the lease instead): never compared.
+      version: () => -1,
       isPending: () => invalidations.isCountryPending(country)
     }
   }
@@ -220,7 +224,8 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
     const removed = await Promise.all([
-      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.lease, record.version, deleted),
+      // The floor lasts as long as a lease: a reader whose lease predates the change fills within it, or not at all.
+      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.floor, record.version, deleted, options.leaseMs),
       writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, deleted)
     ])
     // A record counts as applied only once its deletes would outlive a failover; until then the sync tries it again.

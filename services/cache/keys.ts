@@ -8,17 +8,19 @@ export interface CacheKeys {
   value: string
   stale: string
   lease: string
+  /** The oldest version a fill may store, set for a short while by an applied record (services/cache/record-scripts.ts). */
+  floor: string
 }
 
 /**
- * A location's keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:value|stale|lease`.
+ * A location's keys: `<namespace>:v1:{<COUNTRY>:<cityKey>}:value|stale|lease|floor`.
  * The country is always two letters and city keys carry no braces, so no two
  * locations share a key, and the braces (a Redis Cluster hash tag) keep a
  * location's keys in one slot. The only place that builds a key.
  */
 export function cacheKeys (namespace: string, id: LocationId): CacheKeys {
   const prefix = keyPrefix(namespace, id)
-  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease`, floor: `${prefix}:floor` }
 }
 
 /** The one key a cache hit reads, built alone: the hot path needs no other. */
@@ -31,12 +33,12 @@ function keyPrefix (namespace: string, id: LocationId): string {
 }
 
 /**
- * A country's list of cities: `<namespace>:v1:{<COUNTRY>}:cities:value|stale|lease`, the same three
- * roles as a location's keys. Its hash tag holds no colon, so it is never a location's.
+ * A country's list of cities: `<namespace>:v1:{<COUNTRY>}:cities:value|stale|lease|floor`, the same
+ * roles as a location's keys (no record sets a list's floor: they delete its lease). Its hash tag holds no colon, so it is never a location's.
  */
 export function countryKeys (namespace: string, country: string): CacheKeys {
   const prefix = `${namespace}:${KEY_VERSION}:{${country}}:cities`
-  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease` }
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease`, floor: `${prefix}:floor` }
 }
 
 /** The pub/sub channel on which every instance of a namespace announces its invalidations to the others' local tiers. */

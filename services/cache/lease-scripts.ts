@@ -1,10 +1,11 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-client.ts'
 
-// Each location has three keys sharing its hash tag, so a script only ever
+// Each location has four keys sharing its hash tag, so a script only ever
 // touches one Redis Cluster slot: KEYS[1] = value (the fresh answer, a plain
 // GET on the hot path), KEYS[2] = stale (the same answer, kept for the grace
-// period), KEYS[3] = lease (the one reader allowed to fill).
+// period), KEYS[3] = lease (the one reader allowed to fill), KEYS[4] = floor
+// (the oldest version a fill may store, while a record's change is new).
 
 /**
  * After a plain GET of the value missed: returns {'hit', value} if a fill
@@ -27,12 +28,26 @@ return {'wait', stale}
 /**
  * Stores an answer only while the reader still holds its lease. Every write
  * deletes the lease, so a reader that read MySQL before a write can never
- * cache what it read (no stale set). ARGV: token, value, fresh ms, kept ms
- * (no stale copy when they are equal). Returns 1 when stored.
+ * cache what it read (no stale set). A change made outside the API leaves
+ * the lease to its holder, but its record sets the floor (KEYS[4],
+ * `version:deleted`): the fill lands only if it holds that version or a
+ * later one, or "not found" after a delete; otherwise the lease is given
+ * up, so the next reader reads MySQL again. ARGV: token, value, fresh ms,
+ * kept ms (no stale copy when they are equal), the value's version (-1 for
+ * "not found"). Returns 1 when stored.
  */
 const FILL = `
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return 0
+end
+local floor = redis.call('GET', KEYS[4])
+if floor then
+  local version, deleted = string.match(floor, '^(%d+):([01])$')
+  local mine = tonumber(ARGV[5])
+  if not ((mine < 0 and deleted == '1') or mine >= tonumber(version)) then
+    redis.call('DEL', KEYS[3])
+    return 0
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if tonumber(ARGV[4]) > tonumber(ARGV[3]) then
@@ -55,13 +70,15 @@ return 0
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     availabilityRead (valueKey: string, staleKey: string, leaseKey: string, token: string, leaseMs: number): Result<[string, string | null], Context>
-    availabilityFill (valueKey: string, staleKey: string, leaseKey: string, token: string, value: string, freshMs: number, keepMs: number): Result<number, Context>
+    availabilityFill (
+      valueKey: string, staleKey: string, leaseKey: string, floorKey: string, token: string, value: string, freshMs: number, keepMs: number, version: number
+    ): Result<number, Context>
     availabilityRelease (leaseKey: string, token: string): Result<number, Context>
   }
 }
 
 export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityRead', { numberOfKeys: 3, lua: READ })
-  redis.defineCommand('availabilityFill', { numberOfKeys: 3, lua: FILL })
+  redis.defineCommand('availabilityFill', { numberOfKeys: 4, lua: FILL })
   redis.defineCommand('availabilityRelease', { numberOfKeys: 1, lua: RELEASE })
 }

@@ -17,6 +17,8 @@ export interface CacheEntry<T> {
   keys: () => CacheKeys
   /** Reads it from MySQL; undefined for "not found", cached for the negative TTL. */
   load: () => Promise<T | undefined>
+  /** The version a fill holds, compared with a floor an applied record set; -1 for "not found". */
+  version: (value: T | undefined) => number
   /** Whether a write to it is still owed to Redis: then nothing read from MySQL may be cached. */
   isPending: () => boolean
 }
@@ -34,7 +36,7 @@ export interface ReadThroughOptions {
   /** How long a reader may hold the fill lease: longer than a MySQL read may take. */
   leaseMs: number
   health: RedisHealth
-  /** Counts fills stored, and fills refused because a write took the reader's lease. */
+  /** Counts fills stored, and fills refused because a write took the reader's lease or a record's change is newer. */
   fills: { stored: number, refused: number }
   /** Test seam: runs between a reader's MySQL read and its fill. */
   afterDatabaseRead?: (entry: string) => Promise<void>
@@ -89,7 +91,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
       const [fresh, keep] = value === undefined ? [options.negativeMs, options.negativeMs] : [options.freshMs, options.keepMs]
       const started = performance.now()
       try {
-        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, token, JSON.stringify(value ?? null), fresh, keep)
+        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, keys.floor, token, JSON.stringify(value ?? null), fresh, keep, entry.version(value))
         health.answered(started)
         if (stored === 1) fills.stored++
         else fills.refused++

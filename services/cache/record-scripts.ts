@@ -4,14 +4,16 @@ import type { RedisClient } from './redis-client.ts'
 // Applying an invalidation record (services/cache/record-sync.ts) deletes a cached answer only if
 // it is older than the change the record describes: every write through the API has already
 // invalidated and may have been read and cached again, at the new version, by the time the sync
-// sees its record. Each script touches the three keys of one entry (one hash tag, one slot).
-// Deleting the lease as well refuses the fill of a reader that may have read MySQL before the
-// change: for a change made outside the API, nothing else would.
+// sees its record. Each script touches the keys of one entry (one hash tag, one slot).
+// A reader holding the lease may have read MySQL before the change (a change made outside the
+// API deleted nothing when it committed): for a location, the record sets the floor, which the
+// fill checks (services/cache/lease-scripts.ts), and leaves the lease to its holder, whose read
+// is most often the change itself, after an API write; a list's record deletes its lease.
 
 /**
- * A location's entry: KEYS value, stale, lease; ARGV version, deleted ('1' or '0'). An entry
- * holds the location with its version, or JSON null for "not found", which is current after a
- * delete. Returns how many keys it deleted.
+ * A location's entry: KEYS value, stale, floor; ARGV version, deleted ('1' or '0'), floor
+ * ms. An entry holds the location with its version, or JSON null for "not found", which is
+ * current after a delete. Returns how many of value and stale it deleted.
  */
 const APPLY_TO_LOCATION = `
 local value = redis.call('GET', KEYS[1])
@@ -23,7 +25,11 @@ if value then
     return 0
   end
 end
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+local floor = redis.call('GET', KEYS[3])
+if not floor or tonumber(string.match(floor, '^(%d+)')) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[3], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+end
+return redis.call('DEL', KEYS[1], KEYS[2])
 `
 
 /**
@@ -47,7 +53,9 @@ return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    availabilityApplyToLocation (valueKey: string, staleKey: string, leaseKey: string, version: number, deleted: 0 | 1): Result<number, Context>
+    availabilityApplyToLocation (
+      valueKey: string, staleKey: string, floorKey: string, version: number, deleted: 0 | 1, floorMs: number
+    ): Result<number, Context>
     availabilityApplyToList (valueKey: string, staleKey: string, leaseKey: string, cityKey: string, version: number, deleted: 0 | 1): Result<number, Context>
   }
 }
