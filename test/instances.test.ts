@@ -7,6 +7,7 @@ import { sampleIn } from './support/metrics-sample.ts'
 import { freePort } from './support/port-free.ts'
 import { stageEnvironment } from './support/process-deployment.ts'
 import { spawnServer, waitForStatus, type Exit, type ServerProcess } from './support/process-server.ts'
+import { startRedisCluster } from './support/redis-cluster.ts'
 import { startRoundRobinProxy, type RoundRobinProxy } from './support/round-robin-proxy.ts'
 import { runReadersWriters, sendOnFreshConnection, type LoadResult } from './support/stale-read-check.ts'
 import { until } from './support/until.ts'
@@ -15,7 +16,7 @@ import { until } from './support/until.ts'
 // on a build laid out as its runtime stage), sharing one MariaDB database and one Redis namespace,
 // each on its own port, behind a round-robin TCP proxy standing in for nginx (deploy/nginx.conf).
 
-t.setTimeout(110_000)
+t.setTimeout(170_000)
 
 const QUERIES = 'nicaventas_mysql_queries_total'
 // Demo data (db/demo-data.ts): what the load flips, and its values before it.
@@ -133,8 +134,8 @@ function checkLoad (t: Test, result: LoadResult, writers: number): void {
   t.ok(result.decisive >= 200, `enough reads had a single right answer to catch a stale one (${result.decisive})`)
 }
 
-t.test('randomized readers and writers through the proxy: no stale read across three processes', async t => {
-  const { proxy, instances } = await deployment(t, localRedis())
+async function readersAndWriters (t: Test, redisEnv: Record<string, string>): Promise<void> {
+  const { proxy, instances } = await deployment(t, redisEnv)
   const WRITERS = 8
   const result = await runReadersWriters({
     baseUrls: [proxy.url], initial: INITIAL, durationMs: 6000, readers: 24, writers: WRITERS, send: sendOnFreshConnection
@@ -145,10 +146,10 @@ t.test('randomized readers and writers through the proxy: no stale read across t
   t.ok(Math.max(...proxy.connections) - Math.min(...proxy.connections) <= 1, 'the proxy spread the requests evenly over the instances')
   t.same(proxy.dropped, [], 'the proxy dropped nothing')
   for (const instance of instances) t.equal(instance.server.child.exitCode, null, `instance on ${instance.port} still running`)
-})
+}
 
-t.test('a miss storm of 300 concurrent GETs through the proxy reads MySQL at most once per instance', async t => {
-  const { proxy, instances, sql, env } = await deployment(t, localRedis())
+async function missStorm (t: Test, redisEnv: Record<string, string>): Promise<void> {
+  const { proxy, instances, sql, env } = await deployment(t, redisEnv)
   const query = `${proxy.url}/active?country=NI&city=Rivas`
   const get = async () => {
     const answer = await sendOnFreshConnection('GET', query)
@@ -201,6 +202,17 @@ t.test('a miss storm of 300 concurrent GETs through the proxy reads MySQL at mos
   t.ok(answers.every(({ status, body }) => status === 200 && body.active === true), `all ${answers.length} answers 200, active=true`)
   reads.forEach((count, index) => t.ok(count <= 1, `instance ${index}: ${count} MySQL statement(s)`))
   t.ok(total >= 1, 'the invalidated entry was read from MySQL')
+}
+
+t.test('randomized readers and writers through the proxy: no stale read across three processes', t => readersAndWriters(t, localRedis()))
+t.test('a miss storm of 300 concurrent GETs through the proxy reads MySQL at most once per instance', t => missStorm(t, localRedis()))
+
+t.test('on a Redis Cluster', async t => {
+  const cluster = await startRedisCluster()
+  t.teardown(() => cluster.stop())
+  const onCluster = { REDIS_CLUSTER_NODES: cluster.seeds }
+  await t.test('randomized readers and writers through the proxy: no stale read across three processes', t => readersAndWriters(t, onCluster))
+  await t.test('a miss storm of 300 concurrent GETs through the proxy reads MySQL at most once per instance', t => missStorm(t, onCluster))
 })
 
 t.test('rolling restart under load: no request fails, no acknowledged write is lost, no stale read', async t => {
