@@ -46,7 +46,8 @@ t.test('once slow statements bear out a slow history, a request that could not b
   t.ok(gate.serviceEstimateMs >= 290 && gate.serviceEstimateMs < 1000, 'it learned how long a statement takes')
 
   const busy = await gate.enter(Date.now() + 10_000)
-  t.equal(gate.serviceEstimateMs, 0, 'a history alone counts for nothing while the statement in flight is young')
+  // At most the age of the statement in flight (a loaded machine may take a few milliseconds to get here), never the history's 300 ms.
+  t.ok(gate.serviceEstimateMs < 100, 'a history alone counts for nothing while the statement in flight is young')
   const hopeful = gate.enter(Date.now() + 400).then(() => undefined, (error: unknown) => error)
   await sleep(60)
   t.ok(gate.serviceEstimateMs >= 290, 'once the statement in flight is a tenth of the way there, the history counts')

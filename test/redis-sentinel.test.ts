@@ -6,6 +6,7 @@ import { locationId } from '../services/location.ts'
 import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { failoverUnderLoad } from './support/failover-load.ts'
+import { infoField, redisCall } from './support/redis-process.ts'
 import { startSentinelGroup, type SentinelGroup } from './support/redis-sentinel.ts'
 import { until } from './support/until.ts'
 
@@ -46,6 +47,26 @@ t.test('behind Sentinels, reads, writes and lists keep their contract, in the da
   t.equal(await primary.dbsize(), 0, 'database 0 holds none of it')
   await primary.select(3)
   t.ok(await primary.dbsize() > 0, 'database 3 holds the entries')
+})
+
+t.test('a replica too slow to confirm an invalidation: the write is acknowledged, and its invalidation pending until the replica holds it', async t => {
+  const app = await onSentinels(t)
+  const primary = await group.primaryPort()
+  const replica = group.dataPorts.find(port => port !== primary) as number
+  const pid = Number(infoField(String(await redisCall(replica, 'INFO', 'server')), 'process_id'))
+  t.equal((await app.inject(get('Granada'))).json().redis_cache, 'miss')
+
+  // A frozen replica keeps its connection: the primary still counts it, and WAIT waits for it in vain.
+  process.kill(pid, 'SIGSTOP')
+  t.teardown(() => { process.kill(pid, 'SIGCONT') })
+  t.equal((await app.inject(put('Granada', true))).statusCode, 200, 'the write is acknowledged')
+  t.equal(app.availabilityCache.pendingInvalidations, 1, 'its invalidation is owed to a replica, so it is pending')
+  t.same((await app.inject(get('Granada'))).json(), { active: true, country: 'NI', city: 'Granada', redis_cache: 'bypass' }, 'meanwhile this instance reads it from MySQL')
+
+  process.kill(pid, 'SIGCONT')
+  await until(async () => app.availabilityCache.pendingInvalidations === 0, 'the retry confirmed once the replica answers')
+  t.equal((await app.inject(get('Granada'))).json().redis_cache, 'miss')
+  t.same((await app.inject(get('Granada'))).json(), { active: true, country: 'NI', city: 'Granada', redis_cache: 'hit' })
 })
 
 t.test('the primary killed mid-load: reads go to MySQL until the Sentinels promote the replica, and no read is stale', async t => {
