@@ -8,7 +8,7 @@ declare module 'fastify' {
     redis: RedisClient
     /**
      * What writes invalidate with: `redis` itself, or with REDIS_WAIT_REPLICAS a client of their
-     * own, since WAIT blocks its connection while replicas catch up (services/cache/replicated-delete.ts).
+     * own, since WAIT blocks its connection while replicas catch up (services/cache/replicated-writes.ts).
      */
     redisForWrites: RedisClient
     /** A second connection, in subscriber mode, for the local tier's invalidations; null while the tier is off (always with a Cluster). */
@@ -81,7 +81,8 @@ function connect (config: Config): Connections {
 
 function forWrites (client: RedisClient, config: Config): RedisClient {
   if (config.REDIS_WAIT_REPLICAS === 0) return client
-  // The same settings, another connection (one per node with a Cluster).
+  // The same settings, another connection (one per node with a Cluster). Two calls, one per type:
+  // the union's two duplicate() signatures cannot be called as one.
   return client instanceof Cluster ? client.duplicate() : client.duplicate()
 }
 

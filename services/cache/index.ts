@@ -162,12 +162,13 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
   const writes = createReplicatedWrites(options.replication)
   // The sync applies records with the writes' client, so that it can wait for replicas as writes do.
   if (writes.redis !== redis) defineRecordScripts(writes.redis)
-  const invalidations = createInvalidations(redis, id => timed('invalidating the cache', async () => {
+  // Replayed when the writes' own connection is back: it is the one that must reach Redis.
+  const invalidations = createInvalidations(writes.redis, id => timed('invalidating the cache', async () => {
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
     // Sent together (auto-pipelining), one slot each; if any fails, the whole invalidation is retried.
     await Promise.all([
-      // The floor too: the lease it guarded is gone, and a floor older than this write would refuse its fresh fills.
+      // The floor too: the lease it guarded is gone, and after a DELETE an older floor would refuse "not found".
       writes.del([location.value, location.stale, location.lease, location.floor]),
       writes.del([list.value, list.stale, list.lease]),
       localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
@@ -219,20 +220,21 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
 
   async function applyRecord (record: InvalidationRecord): Promise<number> {
     const id = { country: record.country, cityKey: record.cityKey }
-    const deleted = record.deleted ? 1 : 0
+    const wasDeleted = record.deleted ? 1 : 0
     localTier?.forgetOlder(locationKey(id), record.version, record.deleted)
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
-    const removed = await Promise.all([
-      // The floor lasts as long as a lease: a reader whose lease predates the change fills within it, or not at all.
-      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.floor, record.version, deleted, options.leaseMs),
-      writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, deleted)
+    const [[deleted, floorSet], listDeleted] = await Promise.all([
+      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.lease, location.floor, record.version, wasDeleted, options.leaseMs),
+      writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, wasDeleted)
     ])
-    // A record counts as applied only once its deletes would outlive a failover; until then the sync tries it again.
-    await Promise.all([removed[0] > 0 && writes.replicated(location.value), removed[1] > 0 && writes.replicated(list.value)])
-    if (removed[0] > 0) reads.end(locationKey(id))
-    if (removed[1] > 0) reads.end(id.country)
-    return removed[0] + removed[1]
+    // A flight that may have read MySQL before the change is joined by nobody from now on.
+    if (deleted > 0 || floorSet === 1) reads.end(locationKey(id))
+    if (listDeleted > 0) reads.end(id.country)
+    // A record counts as applied only once what it wrote would outlive a failover; until then the sync tries it
+    // again. Always waited for: a retry finds the deletes done already, and must still confirm them.
+    await Promise.all([writes.replicated(location.value), writes.replicated(list.value)])
+    return deleted + listDeleted
   }
 
   return {

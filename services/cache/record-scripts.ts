@@ -11,25 +11,28 @@ import type { RedisClient } from './redis-client.ts'
 // is most often the change itself, after an API write; a list's record deletes its lease.
 
 /**
- * A location's entry: KEYS value, stale, floor; ARGV version, deleted ('1' or '0'), floor
+ * A location's entry: KEYS value, stale, lease, floor; ARGV version, deleted ('1' or '0'), floor
  * ms. An entry holds the location with its version, or JSON null for "not found", which is
- * current after a delete. Returns how many of value and stale it deleted.
+ * current after a delete. The floor outlives the lease it guards, however long its holder took
+ * it for. Returns {keys deleted of value and stale, 1 if it set the floor}.
  */
 const APPLY_TO_LOCATION = `
 local value = redis.call('GET', KEYS[1])
 if value then
   local entry = cjson.decode(value)
   if entry == cjson.null then
-    if ARGV[2] == '1' then return 0 end
+    if ARGV[2] == '1' then return {0, 0} end
   elseif tonumber(entry.version or 0) >= tonumber(ARGV[1]) then
-    return 0
+    return {0, 0}
   end
 end
-local floor = redis.call('GET', KEYS[3])
-if not floor or tonumber(string.match(floor, '^(%d+)')) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[3], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+local set = 0
+local floor = redis.call('GET', KEYS[4])
+if not floor or tonumber(string.match(floor, '^(%d+)') or 0) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[4], ARGV[1] .. ':' .. ARGV[2], 'PX', math.max(tonumber(ARGV[3]), redis.call('PTTL', KEYS[3])))
+  set = 1
 end
-return redis.call('DEL', KEYS[1], KEYS[2])
+return {redis.call('DEL', KEYS[1], KEYS[2]), set}
 `
 
 /**
@@ -54,13 +57,13 @@ return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     availabilityApplyToLocation (
-      valueKey: string, staleKey: string, floorKey: string, version: number, deleted: 0 | 1, floorMs: number
-    ): Result<number, Context>
+      valueKey: string, staleKey: string, leaseKey: string, floorKey: string, version: number, deleted: 0 | 1, floorMs: number
+    ): Result<[number, 0 | 1], Context>
     availabilityApplyToList (valueKey: string, staleKey: string, leaseKey: string, cityKey: string, version: number, deleted: 0 | 1): Result<number, Context>
   }
 }
 
 export function defineRecordScripts (redis: RedisClient): void {
-  redis.defineCommand('availabilityApplyToLocation', { numberOfKeys: 3, lua: APPLY_TO_LOCATION })
+  redis.defineCommand('availabilityApplyToLocation', { numberOfKeys: 4, lua: APPLY_TO_LOCATION })
   redis.defineCommand('availabilityApplyToList', { numberOfKeys: 3, lua: APPLY_TO_LIST })
 }

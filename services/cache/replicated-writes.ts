@@ -14,7 +14,7 @@ export interface ReplicatedWrites {
   readonly redis: RedisClient
   /** Deletes keys of one slot; resolves once enough replicas hold the delete. */
   del (keys: string[]): Promise<void>
-  /** Resolves once enough replicas hold what this client wrote to `key`'s slot so far. */
+  /** Resolves once enough replicas hold what this client's connection to `key`'s node wrote so far. */
   replicated (key: string): Promise<void>
 }
 
@@ -37,9 +37,11 @@ function throwFirstError (replies: Replies): void {
  * write would be read stale. With replicas, each write is followed by WAIT.
  *
  * Enough replicas means the number asked for, or every replica connected
- * when there are fewer (ROLE lists them): a primary whose replica died, or
- * one just promoted whose old primary has not come back, has nobody to lose
- * the write to, and waiting for more would hold every write for the whole wait.
+ * when there are fewer (ROLE lists them): for a primary whose replica died,
+ * or one just promoted whose old primary has not come back, waiting for more
+ * would hold every write for the whole wait. The price: a replica whose
+ * link is down at that moment, and is promoted before it resyncs, lacks the
+ * write (README, "Limits of scale-out").
  *
  * WAIT counts the writes of its own connection and blocks it while it
  * waits, so `settings.redis` is a client of the writes' own (the plugin
@@ -51,14 +53,31 @@ function throwFirstError (replies: Replies): void {
 export function createReplicatedWrites (settings: ReplicationSettings): ReplicatedWrites {
   const { redis, replicas, waitMs } = settings
 
-  async function waitFor (key: string, role: Role): Promise<void> {
-    const needed = Math.min(replicas, role[2].length)
-    if (needed === 0) return
-    const replies = await redis.pipeline().exists(key).wait(needed, waitMs).exec() as Replies
+  interface Written {
+    /** The connection the write went on (CLIENT ID). */
+    id: number
+    /** Whether a primary answered; a replica's ROLE (a failover under way) lists no replicas. */
+    primary: boolean
+    connected: number
+  }
+
+  /** The replies of a pipeline that ends with CLIENT ID and ROLE. */
+  function writtenBy (replies: Replies): Written {
     throwFirstError(replies)
-    const [, [, acknowledged]] = replies as [unknown, [null, number]]
-    if (acknowledged < needed) {
-      throw new NotReplicated(`the write reached ${acknowledged} of the ${needed} connected replica(s) REDIS_WAIT_REPLICAS asks for within ${waitMs} ms`)
+    const [[, id], [, role]] = replies.slice(-2) as [[null, number], [null, Role]]
+    return { id, primary: role[0] === 'master', connected: role[2].length }
+  }
+
+  async function waitFor (key: string, written: Written): Promise<void> {
+    const needed = Math.min(replicas, written.connected)
+    if (written.primary && needed === 0) return
+    const replies = await redis.pipeline().exists(key).client('ID').wait(needed, waitMs).exec() as Replies
+    throwFirstError(replies)
+    const [, [, id], [, acknowledged]] = replies as [unknown, [null, number], [null, number]]
+    // WAIT counts its own connection's writes: on another one (a reconnection, a moved slot) it proves nothing.
+    if (!(written.primary && id === written.id && acknowledged >= needed)) {
+      throw new NotReplicated(`the write reached ${acknowledged} of the ${needed} connected replica(s) REDIS_WAIT_REPLICAS asks for ` +
+        `within ${waitMs} ms, on connection ${id} of a primary (written on ${written.id})`)
     }
   }
 
@@ -69,16 +88,12 @@ export function createReplicatedWrites (settings: ReplicationSettings): Replicat
     redis,
     async del (keys) {
       // A pipeline (unlike MULTI) always resolves to one [error, reply] per command.
-      const replies = await redis.pipeline().del(...keys).role().exec() as Replies
-      throwFirstError(replies)
-      const [, [, role]] = replies as [unknown, [null, Role]]
-      await waitFor(keys[0] as string, role)
+      const replies = await redis.pipeline().del(...keys).client('ID').role().exec() as Replies
+      await waitFor(keys[0] as string, writtenBy(replies))
     },
     async replicated (key) {
-      const replies = await redis.pipeline().exists(key).role().exec() as Replies
-      throwFirstError(replies)
-      const [, [, role]] = replies as [unknown, [null, Role]]
-      await waitFor(key, role)
+      const replies = await redis.pipeline().exists(key).client('ID').role().exec() as Replies
+      await waitFor(key, writtenBy(replies))
     }
   }
 }
