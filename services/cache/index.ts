@@ -224,12 +224,15 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     localTier?.forgetOlder(locationKey(id), record.version, record.deleted)
     const location = cacheKeys(namespace, id)
     const list = countryKeys(namespace, id.country)
-    const [[deleted, floorSet], listDeleted] = await Promise.all([
+    const [deleted, listDeleted] = await Promise.all([
       writes.redis.availabilityApplyToLocation(location.value, location.stale, location.lease, location.floor, record.version, wasDeleted, options.leaseMs),
       writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, wasDeleted)
     ])
-    // A flight that may have read MySQL before the change is joined by nobody from now on.
-    if (deleted > 0 || floorSet === 1) reads.end(locationKey(id))
+    // An entry older than the change was cached: a flight that may have read as old is joined by nobody from
+    // now on. A floor alone ends none: after an API write (the common case) the flight in progress read the
+    // write, and ending it would cost every instance a second MySQL read; after a change in SQL, a reader
+    // that joins a flight older than it answers what that flight read, once (its fill is refused).
+    if (deleted > 0) reads.end(locationKey(id))
     if (listDeleted > 0) reads.end(id.country)
     // A record counts as applied only once what it wrote would outlive a failover; until then the sync tries it
     // again. Always waited for: a retry finds the deletes done already, and must still confirm them.

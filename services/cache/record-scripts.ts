@@ -14,25 +14,23 @@ import type { RedisClient } from './redis-client.ts'
  * A location's entry: KEYS value, stale, lease, floor; ARGV version, deleted ('1' or '0'), floor
  * ms. An entry holds the location with its version, or JSON null for "not found", which is
  * current after a delete. The floor outlives the lease it guards, however long its holder took
- * it for. Returns {keys deleted of value and stale, 1 if it set the floor}.
+ * it for. Returns how many of value and stale it deleted.
  */
 const APPLY_TO_LOCATION = `
 local value = redis.call('GET', KEYS[1])
 if value then
   local entry = cjson.decode(value)
   if entry == cjson.null then
-    if ARGV[2] == '1' then return {0, 0} end
+    if ARGV[2] == '1' then return 0 end
   elseif tonumber(entry.version or 0) >= tonumber(ARGV[1]) then
-    return {0, 0}
+    return 0
   end
 end
-local set = 0
 local floor = redis.call('GET', KEYS[4])
 if not floor or tonumber(string.match(floor, '^(%d+)') or 0) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[4], ARGV[1] .. ':' .. ARGV[2], 'PX', math.max(tonumber(ARGV[3]), redis.call('PTTL', KEYS[3])))
-  set = 1
 end
-return {redis.call('DEL', KEYS[1], KEYS[2]), set}
+return redis.call('DEL', KEYS[1], KEYS[2])
 `
 
 /**
@@ -58,7 +56,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     availabilityApplyToLocation (
       valueKey: string, staleKey: string, leaseKey: string, floorKey: string, version: number, deleted: 0 | 1, floorMs: number
-    ): Result<[number, 0 | 1], Context>
+    ): Result<number, Context>
     availabilityApplyToList (valueKey: string, staleKey: string, leaseKey: string, cityKey: string, version: number, deleted: 0 | 1): Result<number, Context>
   }
 }
