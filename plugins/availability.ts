@@ -42,8 +42,8 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     negativeTtlSeconds: config.CACHE_NEGATIVE_TTL_SECONDS,
     graceSeconds: config.CACHE_GRACE_SECONDS,
     leaseMs: config.DATABASE_TIMEOUT_MS + 1000,
-    // WAIT answers within its own timeout, before the command's.
-    replication: { redis: fastify.redisForWrites, replicas: config.REDIS_WAIT_REPLICAS, waitMs: Math.max(1, Math.floor(config.REDIS_TIMEOUT_MS * 0.8)) },
+    // WAIT answers within its own timeout, well before the command's, even on a loaded machine.
+    replication: { redis: fastify.redisForWrites, replicas: config.REDIS_WAIT_REPLICAS, waitMs: Math.max(1, Math.floor(config.REDIS_TIMEOUT_MS / 2)) },
     log: fastify.log,
     timings: fastify.dependencyTimings,
     localTier,
