@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../services/cache/redis-client.ts'
@@ -131,9 +132,15 @@ export default fp(async function redis (fastify) {
   fastify.decorate<RedisClient>('redisForWrites', writes)
   fastify.decorate('redisSubscriber', subscriber)
   fastify.addHook('onClose', async () => {
-    // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it.
+    // A connection lost while quitting leaves nothing to wait for; closing the app must not fail for it,
+    // nor wait long for a node that does not answer (a Cluster's QUIT goes to every node it knows).
     // disconnect() after QUIT as well: only it closes the Sentinel client's failover detector, whose
     // subscriptions to the Sentinels would otherwise keep reconnecting, and the process alive.
-    await Promise.all([client, ownWrites, subscriber].map(connection => connection?.quit().catch(() => {}).finally(() => { connection.disconnect() })))
+    const quitWithin = Math.max(config.REDIS_TIMEOUT_MS * 4, 1000)
+    await Promise.all([client, ownWrites, subscriber].map(async connection => {
+      if (connection === null) return
+      await Promise.race([connection.quit().catch(() => {}), sleep(quitWithin, undefined, { ref: false })])
+      connection.disconnect()
+    }))
   })
 }, { name: 'redis', dependencies: ['config'] })
