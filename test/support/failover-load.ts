@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { locationId } from '../../services/location.ts'
+import { directSql } from './direct-sql.ts'
 import { runReadersWriters, sendWithFetch, type LoadResult, type Send } from './stale-read-check.ts'
+import { until } from './until.ts'
 
 export interface FailoverRun {
   load: LoadResult
@@ -86,5 +91,26 @@ export async function failoverUnderLoad (baseUrl: string, options: {
     bypassMs: bypassed.length === 0 ? 0 : (bypassed.at(-1)?.at ?? 0) - (bypassed[0]?.at ?? 0),
     worstMs,
     outcomes
+  }
+}
+
+/**
+ * What every failover must show: every request answered, no stale read, the dead node's keys
+ * read from MySQL meanwhile, no request held for the election, the invalidations owed to the
+ * dead node replayed, and each location's last acknowledged write in MySQL and in the answers.
+ */
+export async function checkFailover (t: Test, app: FastifyInstance, run: FailoverRun): Promise<void> {
+  const { load } = run
+  t.same(load.failures, [], 'every read and write was answered 200 throughout')
+  t.same(load.violations.slice(0, 10), [], 'no read was older than a write acknowledged before it')
+  t.ok((run.outcomes.bypass ?? 0) > 0, 'the dead node\'s keys were read from MySQL meanwhile')
+  t.ok(run.worstMs < 2000, 'no request waited for the election')
+  await until(async () => app.availabilityCache.pendingInvalidations === 0, 'the invalidations owed to the dead node replayed on its successor')
+
+  const sql = await directSql(t, app)
+  for (const [city, value] of load.lastAcknowledged) {
+    const [[row]] = await sql.query('SELECT active FROM locations WHERE country = ? AND city_key = ?', ['NI', locationId('NI', city).cityKey]) as unknown as [[{ active: number }]]
+    t.equal(row.active === 1, value, `${city}: MySQL holds the last acknowledged write`)
+    t.equal((await app.inject({ url: `/active?country=NI&city=${encodeURIComponent(city)}` })).json().active, value, `${city}: and the cache answers it`)
   }
 }

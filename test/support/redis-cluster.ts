@@ -1,8 +1,4 @@
-import { rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { freePorts, holds, infoField, redisCall, redisCli, redisProcess, withRedis, type RedisProcess } from './redis-process.ts'
+import { freePorts, holds, infoField, redisCall, redisCli, redisProcessGroup, withRedis } from './redis-process.ts'
 import { until } from './until.ts'
 
 const SLOTS = 16384
@@ -84,40 +80,31 @@ export async function startRedisCluster (options: { masters?: number, replicasPe
   // redis-cli --cluster create refuses fewer.
   if (masters < 3) throw new Error('a Redis Cluster needs at least 3 masters')
   const count = masters * (1 + replicasPerMaster)
-  const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
+  const group = await redisProcessGroup('cluster')
+  const { dir, node } = group
   const allPorts = await freePorts(count * 2)
   const ports = allPorts.slice(0, count)
-  const nodes = new Map<number, RedisProcess>(ports.map((port, index) => [port, redisProcess(port, [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--cluster-enabled', 'yes',
-    // Its own bus port: port + 10000, the default, may be taken or past 65535.
-    '--cluster-port', String(allPorts[count + index]),
-    '--cluster-config-file', `nodes-${port}.conf`,
-    '--cluster-node-timeout', String(nodeTimeoutMs),
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    // Nodes share the directory; what a replica's full sync writes is its own.
-    '--dbfilename', `dump-${port}.rdb`,
-    // Redis 7 waits 5 s for more replicas before a diskless full sync, at creation and at every rejoin.
-    '--repl-diskless-sync-delay', '0'
-  ], dir)]))
+  for (const [index, port] of ports.entries()) {
+    group.add(port, [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--cluster-enabled', 'yes',
+      // Its own bus port: port + 10000, the default, may be taken or past 65535.
+      '--cluster-port', String(allPorts[count + index]),
+      '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-node-timeout', String(nodeTimeoutMs),
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', dir,
+      // Nodes share the directory; what a replica's full sync writes is its own.
+      '--dbfilename', `dump-${port}.rdb`,
+      // Redis 7 waits 5 s for more replicas before a diskless full sync, at creation and at every rejoin.
+      '--repl-diskless-sync-delay', '0'
+    ])
+  }
   // The slots each killed master served when it was killed, for waitForFailover.
   const servedAtKill = new Map<number, string>()
 
-  const cleanUp = () => {
-    for (const node of nodes.values()) node.killNow()
-    rmSync(dir, { recursive: true, force: true })
-  }
-  // Stops an aborted run from leaving servers behind.
-  process.once('exit', cleanUp)
-
-  const node = (port: number) => {
-    const found = nodes.get(port)
-    if (found === undefined) throw new Error(`port ${port} is not a node of this cluster`)
-    return found
-  }
   const running = () => ports.filter(port => node(port).running)
 
   /** The first running node's answer: the nodes may disagree only while a change spreads. */
@@ -241,14 +228,10 @@ export async function startRedisCluster (options: { masters?: number, replicasPe
     await whenSettled(`node ${port} back in the cluster`, false)
   }
 
-  async function stop (): Promise<void> {
-    process.off('exit', cleanUp)
-    await Promise.all([...nodes.values()].map(async node => { await node.kill() }))
-    await rm(dir, { recursive: true, force: true })
-  }
+  const { stop } = group
 
   try {
-    await Promise.all([...nodes.values()].map(async node => { await node.start() }))
+    await Promise.all(group.all.map(each => each.start()))
     await redisCli(['--cluster', 'create', ...ports.map(port => `127.0.0.1:${port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
     await whenSettled(`a cluster of ${masters} masters with ${replicasPerMaster} replicas each`, true)
   } catch (error) {

@@ -1,4 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { freePort } from './port-free.ts'
@@ -19,6 +23,8 @@ export interface RedisProcess {
   killNow (): void
   /** The end of what the process logged, for a failure's message. */
   output (): string
+  /** Sends a signal (SIGSTOP freezes it: its connections stay open and nothing answers; SIGCONT thaws it). */
+  signal (name: NodeJS.Signals): void
 }
 
 /**
@@ -75,7 +81,8 @@ export function redisProcess (port: number, args: readonly string[], cwd: string
     start,
     kill,
     killNow,
-    output: () => output
+    output: () => output,
+    signal: name => { child?.kill(name) }
   }
 }
 
@@ -150,5 +157,50 @@ export async function redisCli (args: readonly string[], timeoutMs = 30_000): Pr
     return output
   } finally {
     clearTimeout(killer)
+  }
+}
+
+export interface RedisProcessGroup {
+  /** The temporary directory the group's files (configs, nodes.conf, dumps) live in. */
+  readonly dir: string
+  /** A process of the group, started by its own start(). */
+  add (port: number, args: readonly string[]): RedisProcess
+  /** The group's process on `port`; an unknown port is the test's mistake. */
+  node (port: number): RedisProcess
+  readonly all: readonly RedisProcess[]
+  /** Kills every process and removes the directory. */
+  stop (): Promise<void>
+}
+
+/**
+ * The processes of one topology in a temporary directory of their own, with one 'exit' listener
+ * for all of them, so that an aborted run leaves no server and no files behind.
+ */
+export async function redisProcessGroup (kind: 'cluster' | 'sentinel' | 'server'): Promise<RedisProcessGroup> {
+  const dir = await mkdtemp(join(tmpdir(), `redis-${kind}-`))
+  const processes = new Map<number, RedisProcess>()
+  const cleanUp = () => {
+    for (const each of processes.values()) each.killNow()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', cleanUp)
+  return {
+    dir,
+    add (port, args) {
+      const added = redisProcess(port, args, dir)
+      processes.set(port, added)
+      return added
+    },
+    node (port) {
+      const found = processes.get(port)
+      if (found === undefined) throw new Error(`port ${port} is not one of the ${kind} processes`)
+      return found
+    },
+    get all () { return [...processes.values()] },
+    async stop () {
+      process.off('exit', cleanUp)
+      await Promise.all([...processes.values()].map(each => each.kill()))
+      await rm(dir, { recursive: true, force: true })
+    }
   }
 }

@@ -1,8 +1,6 @@
-import { rmSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { freePorts, holds, infoField, redisCall, redisProcess, withRedis, type RedisProcess } from './redis-process.ts'
+import { freePorts, holds, infoField, redisCall, redisProcessGroup, withRedis } from './redis-process.ts'
 import { until } from './until.ts'
 
 export interface SentinelGroup {
@@ -59,12 +57,12 @@ export async function startSentinelGroup (options: { replicas?: number, sentinel
   const { replicas = 1, sentinels = 3, downAfterMs = 1000, failoverTimeoutMs = 5000 } = options
   const name = 'nicaventas'
   const quorum = Math.floor(sentinels / 2) + 1
-  const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-'))
+  const group = await redisProcessGroup('sentinel')
+  const { dir, node } = group
   const allPorts = await freePorts(1 + replicas + sentinels)
   const dataPorts = allPorts.slice(0, 1 + replicas)
   const sentinelPorts = allPorts.slice(1 + replicas)
   const [firstPrimary] = dataPorts as [number, ...number[]]
-  const nodes = new Map<number, RedisProcess>()
 
   for (const port of dataPorts) {
     const file = join(dir, `redis-${port}.conf`)
@@ -81,7 +79,7 @@ export async function startSentinelGroup (options: { replicas?: number, sentinel
       ...(port === firstPrimary ? [] : [`replicaof 127.0.0.1 ${firstPrimary}`]),
       ''
     ].join('\n'))
-    nodes.set(port, redisProcess(port, [file], dir))
+    group.add(port, [file])
   }
   for (const port of sentinelPorts) {
     const file = join(dir, `sentinel-${port}.conf`)
@@ -95,21 +93,9 @@ export async function startSentinelGroup (options: { replicas?: number, sentinel
       `sentinel parallel-syncs ${name} 1`,
       ''
     ].join('\n'))
-    nodes.set(port, redisProcess(port, [file, '--sentinel'], dir))
+    group.add(port, [file, '--sentinel'])
   }
 
-  const cleanUp = () => {
-    for (const node of nodes.values()) node.killNow()
-    rmSync(dir, { recursive: true, force: true })
-  }
-  // Stops an aborted run from leaving servers behind.
-  process.once('exit', cleanUp)
-
-  const node = (port: number) => {
-    const found = nodes.get(port)
-    if (found === undefined) throw new Error(`port ${port} is not a node of this group`)
-    return found
-  }
   const liveSentinels = () => sentinelPorts.filter(port => node(port).running)
   const liveData = () => dataPorts.filter(port => node(port).running)
 
@@ -173,7 +159,7 @@ export async function startSentinelGroup (options: { replicas?: number, sentinel
     try {
       await until(async () => await holds(async () => await whole(all)), what, timeoutMs)
     } catch (error) {
-      const logs = [...nodes.values()].filter(each => each.running).map(each => `--- node ${each.port}:\n${each.output().slice(-2000)}`).join('\n')
+      const logs = group.all.filter(each => each.running).map(each => `--- node ${each.port}:\n${each.output().slice(-2000)}`).join('\n')
       throw new Error(`${(error as Error).message}\n${logs}`)
     }
   }
@@ -211,11 +197,7 @@ export async function startSentinelGroup (options: { replicas?: number, sentinel
     await whenWhole(`node ${port} back in the group`, false, timeoutMs)
   }
 
-  async function stop (): Promise<void> {
-    process.off('exit', cleanUp)
-    await Promise.all([...nodes.values()].map(async each => { await each.kill() }))
-    await rm(dir, { recursive: true, force: true })
-  }
+  const { stop } = group
 
   try {
     for (const port of dataPorts) await node(port).start()

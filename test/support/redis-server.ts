@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { freePort } from './port-free.ts'
-import { waitForPort } from './port-listening.ts'
+import { redisProcessGroup } from './redis-process.ts'
 
 export interface RedisServer {
   readonly port: number
@@ -21,36 +19,14 @@ export interface RedisServer {
  */
 export async function startRedisServer (): Promise<RedisServer> {
   const port = await freePort()
-  let child: ChildProcess | undefined
-
-  const killChild = () => { child?.kill('SIGKILL') }
-  // Stops an aborted run from leaving a server behind.
-  process.once('exit', killChild)
-
-  async function start (): Promise<void> {
-    if (child !== undefined) return
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    await waitForPort(port)
-  }
-
-  async function kill (): Promise<void> {
-    const running = child
-    if (running === undefined) return
-    child = undefined
-    if (running.exitCode === null && running.signalCode === null) {
-      const exited = once(running, 'exit')
-      running.kill('SIGCONT')
-      running.kill('SIGKILL')
-      await exited
-    }
-  }
-
-  await start()
+  const group = await redisProcessGroup('server')
+  const server = group.add(port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'])
+  await server.start()
   return {
     port,
-    kill,
-    start,
-    freeze: () => { child?.kill('SIGSTOP') },
-    thaw: () => { child?.kill('SIGCONT') }
+    kill: () => server.kill(),
+    start: () => server.start(),
+    freeze: () => { server.signal('SIGSTOP') },
+    thaw: () => { server.signal('SIGCONT') }
   }
 }
