@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -285,4 +286,28 @@ t.test('a record leaves a filling reader its lease: its floor refuses only a fil
   t.same(await late, { status: 200, active: true, outcome: 'miss' })
   t.same(fills, { stored: 2, refused: 1 }, 'its fill was stored')
   t.same(await location(app, 'Granada'), { status: 200, active: true, outcome: 'hit' }, 'and is served: one MySQL read for the write, not two')
+})
+
+t.test('closing while a pass waits on MySQL waits for that pass, and schedules no other', async t => {
+  const env = isolatedEnv({ CACHE_SYNC_INTERVAL_MS: '10' })
+  t.teardown(() => cleanUp(env))
+  const app = await buildApp({ config: readConfig(env) })
+  await app.ready()
+  const sql = await directSql(t, app)
+  const observer = await directSql(t, app)
+  // A table lock holds the next pass's read of the records.
+  await sql.query('LOCK TABLES cache_invalidations WRITE')
+  await until(async () => {
+    const [rows] = await observer.query(
+      "SELECT COUNT(*) AS waiting FROM information_schema.processlist WHERE db = ? AND info LIKE '%FROM cache_invalidations%' AND state LIKE 'Waiting%'",
+      [env.DATABASE_NAME]) as unknown as [[{ waiting: number }]]
+    return Number(rows[0].waiting) >= 1
+  }, 'a pass waiting on the lock')
+  let closed = false
+  const closing = app.close().then(() => { closed = true })
+  await sleep(200)
+  t.notOk(closed, 'closing waits for the pass in flight')
+  await sql.query('UNLOCK TABLES')
+  await closing
+  t.ok(closed, 'and ends once that pass has, without scheduling another')
 })
