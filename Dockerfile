@@ -29,7 +29,7 @@ COPY scripts scripts
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
-# V8's heap sizing, as `npm start` and `npm run start:dist` set it (README, "Performance"):
+# V8's heap sizing, as `npm start` and `npm run start:dist` set it (docs/performance.md):
 # 8 MiB semi-spaces keep the young generation in cache (left to itself it grows to 64 MiB
 # under load, costs more CPU per request and pauses longer), and a 160 MiB old space, four
 # times the live heap the benchmark leaves after a full collection, keeps the process

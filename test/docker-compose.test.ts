@@ -25,7 +25,7 @@ const appEnv = rawEnvironment(app)
 const appServices = ['app', 'app-replica']
 const clusterOverlay = readCompose(CLUSTER_FILE)
 
-/** The benchmark's peak RSS of the service, in MiB (README, "Performance": VmHWM / 1024 over the whole run; 153.6 in the hit rounds). */
+/** The benchmark's peak RSS of the service, in MiB (docs/performance.md: VmHWM / 1024 over the whole run; 153.6 in the hit rounds). */
 const BENCH_PEAK_RSS_MIB = 156.1
 const MiB = 1024 * 1024
 
@@ -187,7 +187,7 @@ t.test('the deploy section: replicas, a memory limit from the benchmark, restart
   t.ok(limit <= 512 * MiB, 'and at most 512 MiB: a limit far above the peak would not stop a leak before the host feels it')
   const nodeOptions = stageEnvironment(readDockerfile().at(-1) as Stage).NODE_OPTIONS ?? ''
   const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1])
-  const semiSpace = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions)?.[1] ?? 64) // else V8's own, up to 64 MiB (README)
+  const semiSpace = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions)?.[1] ?? 64) // else V8's own, up to 64 MiB (docs/performance.md)
   t.ok(oldSpace > 0, `the image caps V8's old space: ${nodeOptions}`)
   t.ok(limit > (oldSpace + 3 * semiSpace) * MiB, 'the limit is above the heap V8 may grow to (old space and young generation): V8 collects before the kernel kills')
 
