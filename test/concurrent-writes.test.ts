@@ -128,3 +128,28 @@ t.test('a concurrent mix of POST, PUT and DELETE on one city: every status says 
   t.equal(changes.filter(change => change.request_id !== null && !answers.some(answer => answer.requestId === change.request_id)).length, 0,
     'every history row names one of these requests')
 })
+
+t.test('a PUT that MySQL picks as a deadlock\'s victim is sent again and answers 200, once in the history', async t => {
+  const app = await build(t)
+  const other = await directSql(t, app)
+  await other.query('CREATE TABLE ballast (n INT NOT NULL)')
+  await other.beginTransaction()
+  // Rows written make this transaction the heavier one: InnoDB rolls back the lighter, the PUT.
+  await other.query('INSERT INTO ballast (n) WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 500) SELECT n FROM s')
+  // The gap at the end of the history: the PUT's trigger, holding Managua's row, waits to append its change there.
+  await other.query('SELECT id FROM location_changes WHERE id > (SELECT COALESCE(MAX(id), 0) FROM (SELECT id FROM location_changes) AS known) FOR UPDATE')
+  const put = send(app, 'PUT', 'Managua', false, 'deadlock-victim')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  // Now each waits for the other: MySQL rolls the PUT back, whose retry then waits for this lock.
+  await other.query("SELECT active FROM locations WHERE country = 'NI' AND city_key = 'managua' FOR UPDATE")
+  await new Promise(resolve => setTimeout(resolve, 100))
+  await other.rollback()
+
+  const answer = await put
+  t.equal(answer.status, 200)
+  t.same(answer.body, { result: 'Ok', update: { country: 'NI', city: 'Managua', active: false } })
+  t.ok(app.availabilityStore.rolledBackWrites.retried >= 1, 'the first attempt was rolled back and retried')
+  t.equal(app.availabilityStore.rolledBackWrites.gaveUp, 0)
+  const [changes] = await other.query<RowDataPacket[]>("SELECT action, operator FROM location_changes WHERE request_id = 'deadlock-victim'")
+  t.same(changes.map(change => ({ ...change })), [{ action: 'update', operator: 'operator' }], 'applied once, for the same request and operator')
+})

@@ -50,30 +50,30 @@ const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 export function createRolledBackRetry (options: RolledBackRetryOptions): RolledBackRetry {
   const stats: RolledBackRetryStats = { retried: 0, gaveUp: 0 }
 
-  async function retrying<T> (write: () => Promise<T>): Promise<T> {
-    const startedAt = Date.now()
-    for (let attempt = 1; ; attempt++) {
-      const attemptStartedAt = Date.now()
-      try {
-        return await write()
-      } catch (error) {
-        if (!rolledBackByMySQL(error)) throw error
-        const now = Date.now()
-        const delayMs = Math.random() * options.baseDelayMs * 2 ** (attempt - 1)
-        if (attempt >= options.attempts || now + delayMs + (now - attemptStartedAt) - startedAt > options.budgetMs) {
-          stats.gaveUp++
-          throw error instanceof DatabaseUnavailableError
-            ? error
-            : new DatabaseUnavailableError(
-              `MySQL rolled this write back ${attempt} times to let concurrent changes of the same data through; it was not applied, try again`,
-              { cause: error, retryAfterSeconds: 1 }
-            )
-        }
-        stats.retried++
-        await pause(delayMs)
+  async function attempting<T> (write: () => Promise<T>, attempt: number, startedAt: number): Promise<T> {
+    const attemptStartedAt = Date.now()
+    try {
+      return await write()
+    } catch (error) {
+      if (!rolledBackByMySQL(error)) throw error
+      const now = Date.now()
+      const delayMs = Math.random() * options.baseDelayMs * 2 ** (attempt - 1)
+      if (attempt >= options.attempts || now + delayMs + (now - attemptStartedAt) - startedAt > options.budgetMs) {
+        stats.gaveUp++
+        throw error instanceof DatabaseUnavailableError
+          ? error
+          : new DatabaseUnavailableError(
+            `MySQL rolled this write back ${attempt} times to let concurrent changes of the same data through; it was not applied, try again`,
+            { cause: error, retryAfterSeconds: 1 }
+          )
       }
+      stats.retried++
+      await pause(delayMs)
+      return await attempting(write, attempt + 1, startedAt)
     }
   }
+
+  const retrying = <T> (write: () => Promise<T>) => attempting(write, 1, Date.now())
 
   return Object.assign(retrying, { stats })
 }
