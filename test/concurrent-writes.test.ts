@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import t from 'tap'
 import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
+import { appMetricSample } from './support/metrics-sample.ts'
 
 type Method = 'POST' | 'PUT' | 'DELETE'
 
@@ -152,6 +153,8 @@ t.test('a PUT that MySQL picks as a deadlock\'s victim is sent again and answers
   t.same(answer.body, { result: 'Ok', update: { country: 'NI', city: 'Managua', active: false } })
   t.ok(app.availabilityStore.rolledBackWrites.retried >= 1, 'the first attempt was rolled back and retried')
   t.equal(app.availabilityStore.rolledBackWrites.gaveUp, 0)
+  t.equal(await appMetricSample(app, 'nicaventas_mysql_writes_rolled_back_total{outcome="retried"}'), app.availabilityStore.rolledBackWrites.retried, 'operators see it in /metrics')
+  t.equal(await appMetricSample(app, 'nicaventas_mysql_writes_rolled_back_total{outcome="gave_up"}'), 0)
   const [changes] = await other.query<RowDataPacket[]>("SELECT action, operator FROM location_changes WHERE request_id = 'deadlock-victim'")
   t.same(changes.map(change => ({ ...change })), [{ action: 'update', operator: 'operator' }], 'applied once, for the same request and operator')
 })
