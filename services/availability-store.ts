@@ -25,7 +25,7 @@ export interface CountryCities {
   cities: ListedCity[]
 }
 
-/** Who makes a write: named in the history the triggers write (db/migrations/006, 012-014). */
+/** Who makes a write: named in the history the triggers write (db/migrations/006, 021-023). */
 export interface Writer {
   /** The bearer token's name (API_TOKENS). */
   operator: string
