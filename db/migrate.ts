@@ -19,7 +19,7 @@ export class TriggerCreationRefused extends Error {
   name = 'TriggerCreationRefused'
 }
 
-/** A refused trigger creation (migrations 007-011) becomes a message that says what the user needs. */
+/** A refused trigger creation (migrations 007-011, 016-019) becomes a message that says what the user needs. */
 export function explainRefusal (error: unknown): unknown {
   const { errno, sqlMessage } = error as { errno?: number, sqlMessage?: string }
   const trigger = errno === ER_BINLOG_CREATE_ROUTINE_NEED_SUPER ||

@@ -27,7 +27,7 @@ export interface AvailabilityPluginOptions {
 
 export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
   const { config } = fastify
-  const store = createAvailabilityStore(fastify.database)
+  const store = createAvailabilityStore(fastify.database, { writeBudgetMs: config.DATABASE_WRITE_TIMEOUT_MS })
   const localTier = fastify.redisSubscriber === null
     ? undefined
     : createLocalTier(fastify.redisSubscriber, {

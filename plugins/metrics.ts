@@ -76,6 +76,10 @@ export default fp(async function metricsPlugin (fastify) {
   gauge('nicaventas_cache_records_awaited', 'Record ids below that one not seen yet (transactions still open, or rolled back), looked for again for 60 s', () => fastify.recordSync.awaited)
   gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache().pendingInvalidations)
   total('nicaventas_mysql_queries_total', 'Statements sent to MySQL by the availability store', () => fastify.database.statementCount)
+  counter('nicaventas_mysql_writes_rolled_back_total', 'Writes MySQL rolled back for concurrent ones (a deadlock, a lock wait): retried, or gave_up and answered 503', 'outcome', () => {
+    const { retried, gaveUp } = fastify.availabilityStore.rolledBackWrites
+    return { retried, gave_up: gaveUp }
+  })
 
   collectDefaultMetrics({ register: registry })
   const durations = new RequestDurations('http_request_duration_seconds', 'request duration in seconds', LATENCY_BUCKETS)

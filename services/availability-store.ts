@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { LocationData } from '../schemas/location.ts'
 import { createReadBatcher } from './database/read-batcher.ts'
+import { createRolledBackRetry, type RolledBackRetryStats } from './database/rolled-back-retry.ts'
 import type { StatementRunner } from './database/statement-runner.ts'
 import { locationKey, type LocationId } from './location.ts'
 
@@ -24,7 +25,7 @@ export interface CountryCities {
   cities: ListedCity[]
 }
 
-/** Who makes a write: named in the history the triggers write (db/migrations/006, 012-014). */
+/** Who makes a write: named in the history the triggers write (db/migrations/006, 021-023). */
 export interface Writer {
   /** The bearer token's name (API_TOKENS). */
   operator: string
@@ -49,6 +50,13 @@ export interface AvailabilityStore {
   ping (): Promise<void>
   /** Statements sent to MySQL since start-up, readiness pings included; the stampede tests and the bench count them. */
   readonly queryCount: number
+  /** Writes MySQL rolled back for concurrent ones (deadlocks, lock waits): retried, or given up and answered 503. */
+  readonly rolledBackWrites: RolledBackRetryStats
+}
+
+export interface AvailabilityStoreOptions {
+  /** The write budget (DATABASE_WRITE_TIMEOUT_MS): retries of a rolled back write stay within it. */
+  writeBudgetMs: number
 }
 
 interface LocationRow extends RowDataPacket {
@@ -64,10 +72,14 @@ const ONE_LOCATION = '(country = ? AND city_key = ?)'
 // Enough to empty a queue of reads in a few statements; small enough to stay a quick range scan.
 const MAX_BATCH = 100
 const LIST_COUNTRY = 'SELECT city, city_key, active, version FROM locations WHERE country = ? ORDER BY city_key'
-// The writes are procedures, so each names its writer for the history in the same round trip.
-const SET_ACTIVE = 'CALL set_location_active_as(?, ?, ?, ?, ?)'
-const INSERT_LOCATION = 'CALL insert_location_as(?, ?, ?, ?, ?, ?)'
-const DELETE_LOCATION = 'CALL delete_location_as(?, ?, ?, ?)'
+// The writes are procedures, so each names its writer for the history in the same round trip, and
+// answers from its own transaction (db/migrations/021-023): what it says is what it did.
+const SET_ACTIVE = 'CALL set_location_active_in_transaction(?, ?, ?, ?, ?)'
+const INSERT_LOCATION = 'CALL insert_location_in_transaction(?, ?, ?, ?, ?, ?)'
+const DELETE_LOCATION = 'CALL delete_location_in_transaction(?, ?, ?, ?)'
+// A deadlock is found at once: a few quick retries, spread by jitter, let colliding writers through.
+const WRITE_ATTEMPTS = 5
+const RETRY_BASE_DELAY_MS = 20
 
 const ER_DUP_ENTRY = 1062
 // Longer than any statement a slow MySQL still answers within its budget: a busy pool is still ready.
@@ -82,7 +94,8 @@ function toLocation (row: LocationRow | undefined): StoredLocation | undefined {
     : { country: row.country, city: row.city, active: row.active === 1, version: Number(row.version) }
 }
 
-export function createAvailabilityStore (db: StatementRunner): AvailabilityStore {
+export function createAvailabilityStore (db: StatementRunner, options: AvailabilityStoreOptions): AvailabilityStore {
+  const retrying = createRolledBackRetry({ attempts: WRITE_ATTEMPTS, baseDelayMs: RETRY_BASE_DELAY_MS, budgetMs: options.writeBudgetMs })
   const readLocation = createReadBatcher<LocationId, LocationRow>(db, {
     one: ({ country, cityKey }) => ({ sql: SELECT_LOCATIONS + ONE_LOCATION, values: [country, cityKey] }),
     many: ids => ({
@@ -96,6 +109,7 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
 
   return {
     get queryCount () { return db.statementCount },
+    rolledBackWrites: retrying.stats,
 
     find: async id => toLocation(await readLocation(id)),
 
@@ -108,13 +122,13 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
     },
 
     async setActive ({ country, cityKey }, active, writer) {
-      const [rows] = await db.write<CallResult<LocationRow>>(SET_ACTIVE, [country, cityKey, active, writer.operator, writer.requestId])
+      const [rows] = await retrying(() => db.write<CallResult<LocationRow>>(SET_ACTIVE, [country, cityKey, active, writer.operator, writer.requestId]))
       return toLocation(rows[0])
     },
 
     async insert (id, city, active, writer) {
       try {
-        const [rows] = await db.write<CallResult<LocationRow>>(INSERT_LOCATION, [id.country, city, id.cityKey, active, writer.operator, writer.requestId])
+        const [rows] = await retrying(() => db.write<CallResult<LocationRow>>(INSERT_LOCATION, [id.country, city, id.cityKey, active, writer.operator, writer.requestId]))
         return toLocation(rows[0])
       } catch (error) {
         if ((error as { errno?: number }).errno === ER_DUP_ENTRY) return undefined
@@ -128,7 +142,7 @@ export function createAvailabilityStore (db: StatementRunner): AvailabilityStore
     },
 
     async remove ({ country, cityKey }, writer) {
-      const [rows] = await db.write<CallResult<RowDataPacket & { removed: number }>>(DELETE_LOCATION, [country, cityKey, writer.operator, writer.requestId])
+      const [rows] = await retrying(() => db.write<CallResult<RowDataPacket & { removed: number }>>(DELETE_LOCATION, [country, cityKey, writer.operator, writer.requestId]))
       return Number(rows[0]?.removed) > 0
     }
   }

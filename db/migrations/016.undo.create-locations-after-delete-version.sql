@@ -1,0 +1,1 @@
+DROP TRIGGER locations_after_delete_version

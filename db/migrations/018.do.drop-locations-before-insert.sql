@@ -1,0 +1,1 @@
+DROP TRIGGER locations_before_insert

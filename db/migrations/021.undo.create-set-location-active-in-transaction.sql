@@ -1,0 +1,1 @@
+DROP PROCEDURE set_location_active_in_transaction

@@ -1,0 +1,1 @@
+DROP PROCEDURE insert_location_in_transaction

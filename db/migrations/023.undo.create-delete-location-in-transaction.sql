@@ -1,0 +1,1 @@
+DROP PROCEDURE delete_location_in_transaction
