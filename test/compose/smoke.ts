@@ -70,8 +70,8 @@ async function up (files: string[]): Promise<ComposeProject> {
     const taken = /port is already allocated|address already in use/.test(output)
       ? ' The published port was taken meanwhile: choose another with COMPOSE_SMOKE_PORT=<port>.'
       : ''
-    throw new CheckFailure(`\`up --build --wait\` failed (exit ${code}).${taken} Its last lines:\n` +
-      output.trim().split('\n').slice(-30).map(line => `  | ${line}`).join('\n'))
+    throw new CheckFailure(`\`up --build --wait\` failed (exit ${code}).${taken} Its last lines, then the logs of the ` +
+      `containers that were not healthy, which say why:\n${output.trim().split('\n').slice(-30).map(line => `  | ${line}`).join('\n')}`)
   }
   ok('every container healthy (or its one-shot job done)')
   return stack
@@ -83,8 +83,13 @@ async function tearDown (stack: ComposeProject, services: string[] = []): Promis
   const shown = new Set<string>()
   for (const container of containers.filter(isUnwell)) {
     shown.add(container.Service)
+    if (container.State === 'created') {
+      console.log(`\n--- ${container.Name} never started (it waits for what it depends on)`)
+      continue
+    }
     const health = container.Health === undefined || container.Health === '' ? '' : `, ${container.Health}`
-    console.log(`\n--- ${container.Name} was not healthy (${container.State}${health}, exit code ${container.ExitCode}); its last 60 log lines:`)
+    const exit = container.State === 'exited' ? `, exit code ${container.ExitCode}` : ''
+    console.log(`\n--- ${container.Name} was not healthy (${container.State}${health}${exit}); its last 60 log lines:`)
     console.log(await stack.logs(container.Service, 60))
   }
   for (const service of services.filter(name => !shown.has(name) && containers.some(container => container.Service === name))) {
