@@ -66,7 +66,8 @@ async function up (files: string[]): Promise<ComposeProject> {
   current = stack
   say(`${stack.command} up --build --wait   (building and starting: minutes)`)
   const { code, output } = await stack.run(['up', '--build', '--wait', '--wait-timeout', String(UP_TIMEOUT_S)])
-  if (code !== 0 && !interrupted) {
+  if (interrupted) throw new Error('interrupted')
+  if (code !== 0) {
     const taken = /port is already allocated|address already in use/.test(output)
       ? ' The published port was taken meanwhile: choose another with COMPOSE_SMOKE_PORT=<port>.'
       : ''
