@@ -307,7 +307,7 @@ try {
   await finish([])
   console.log(`\nPASS: docker compose, both files, checked through nginx in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`)
 } catch (error) {
-  if (!interrupted) {
+  if (!interrupted && timings.length > 0) {
     console.log(`\nFAIL: ${(error as Error).message}`)
     process.exitCode = 1
     await finish(error instanceof CheckFailure ? error.services : [])
@@ -315,7 +315,7 @@ try {
     await finish([])
   }
 } finally {
-  if (!interrupted) {
+  if (!interrupted && timings.length > 0) {
     console.log('\ntimings: ' + timings.map(([what, seconds]) => `${what} ${seconds.toFixed(1)} s`).join('; '))
   }
 }
