@@ -39,7 +39,8 @@ const exampleVariables: Record<string, string> = Object.fromEntries(
 function publishedPorts (service: ComposeService): number[] {
   return (service.ports ?? []).map(port => {
     if (typeof port === 'object') return Number(port.published)
-    const parts = String(port).split(':')
+    // PROXY_PORT unset: the port the file publishes by default.
+    const parts = interpolate(String(port), {}).split(':')
     return parts.length < 2 ? NaN : Number(parts.at(-2))
   })
 }
