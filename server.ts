@@ -1,5 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp, shutdownGraceMs } from './app.ts'
+import { TriggerCreationRefused } from './db/migrate.ts'
+import { DatabaseUnreachable } from './db/unreachable.ts'
 import { readConfig, type Config } from './plugins/config.ts'
 
 function configOrExit (): Config {
@@ -12,8 +14,17 @@ function configOrExit (): Config {
   }
 }
 
+/** Start-up failures whose message says what to change: a person reads it, a stack trace would bury it. */
+function exitIfExplained (error: unknown): never {
+  if (error instanceof DatabaseUnreachable || error instanceof TriggerCreationRefused) {
+    console.error(error.message)
+    process.exit(1)
+  }
+  throw error
+}
+
 const config = configOrExit()
-const app = await buildApp({ config })
+const app = await buildApp({ config }).catch(exitIfExplained)
 
 // On SIGINT/SIGTERM: stop accepting, let in-flight requests (and their invalidations) finish, close the pools.
 closeWithGrace({ delay: shutdownGraceMs(config), logger: app.log }, async ({ signal }) => {

@@ -3,6 +3,7 @@ import mysql, { type RowDataPacket } from 'mysql2/promise'
 import Postgrator from 'postgrator'
 import type { Config } from '../plugins/config.ts'
 import { connectionSettings } from './connection-settings.ts'
+import { explainUnreachable } from './unreachable.ts'
 
 const MIGRATIONS = join(import.meta.dirname, 'migrations', '*')
 // Replicas starting together take turns, so each migration runs once.
@@ -39,7 +40,8 @@ export function explainRefusal (error: unknown): unknown {
  * the SQL migrations in db/migrations. Returns the schema version reached.
  */
 export async function migrate (config: Config, lockWaitSeconds = LOCK_WAIT_SECONDS): Promise<number> {
-  const connection = await mysql.createConnection(connectionSettings(config))
+  const settings = connectionSettings(config)
+  const connection = await mysql.createConnection(settings).catch(error => { throw explainUnreachable(error, settings) })
   try {
     // Only a missing database is created, so a user without CREATE rights can use one an administrator made;
     // IF NOT EXISTS because replicas starting together may both find it missing.
