@@ -1,4 +1,5 @@
 import { isAssignedCountryCode } from '../services/countries.ts'
+import { lookAlikeProblem } from '../services/look-alike-names.ts'
 
 export const COUNTRY_CODE_FORMAT = 'iso-3166-1-alpha-2'
 export const CITY_NAME_FORMAT = 'city-name'
@@ -8,13 +9,36 @@ export const CITY_NAME_FORMAT = 'city-name'
 // UI checks patterns without the "u" flag, where \p{L} matches nothing and "Try it out" would
 // refuse every city; it leaves unknown formats to the server.
 const CITY_NAME = /^ *[\p{L}\p{N}][\p{L}\p{M}\p{N} .,'’()-]*$/u
+// city and city_key are VARCHAR(100), and folding may lengthen a name ("ﬃ" is "ffi").
+const MAX_CITY_CHARACTERS = 100
 
+/** Why a city name, folded to NFKC, is refused beyond what its pattern says, or undefined. */
+function foldedCityProblem (name: string): string | undefined {
+  if (name.length > MAX_CITY_CHARACTERS && [...name].length > MAX_CITY_CHARACTERS) {
+    return `it is longer than ${MAX_CITY_CHARACTERS} characters once its compatibility characters are folded`
+  }
+  return lookAlikeProblem(name)
+}
+
+/** Why a city name of the right characters is refused nonetheless ("it mixes letters of..."), or undefined. */
+export function cityNameProblem (value: string): string | undefined {
+  const name = value.normalize('NFKC')
+  return CITY_NAME.test(name) ? foldedCityProblem(name) : undefined
+}
+
+// A name is checked as it is folded and stored (services/location.ts): fullwidth and mathematical letters as plain ones.
 export function isCityName (value: string): boolean {
-  return CITY_NAME.test(value)
+  const name = value.normalize('NFKC')
+  return CITY_NAME.test(name) && foldedCityProblem(name) === undefined
 }
 
 /** Formats our schemas use beyond JSON Schema's own; given to Fastify's Ajv and to contract tests. */
 export const customFormats = {
   [COUNTRY_CODE_FORMAT]: (value: string) => isAssignedCountryCode(value),
   [CITY_NAME_FORMAT]: isCityName
+}
+
+/** For the validation message: what is wrong with a value a format refused, where its description alone does not say. */
+export const formatProblems: Record<string, (value: string) => string | undefined> = {
+  [CITY_NAME_FORMAT]: cityNameProblem
 }

@@ -11,7 +11,8 @@ export const CityName = Type.String({
   minLength: 1,
   maxLength: 100,
   format: CITY_NAME_FORMAT,
-  description: 'a city name in any script: letters with or without accents, digits, spaces and . , \' ’ ( ) -, beginning with a letter or digit (case, accents and surrounding spaces do not matter)',
+  description: 'a city name in any script: letters with or without accents, digits, spaces and . , \' ’ ( ) -, beginning with a letter or digit, ' +
+    'its letters of one script (Latin may join Han, Kana or Hangul), no invisible characters (case, accents, surrounding spaces, fullwidth and styled letters do not matter)',
   examples: ['Managua']
 })
 

@@ -2,7 +2,7 @@
 export interface LocationId {
   /** ISO 3166-1 alpha-2, upper case. */
   country: string
-  /** City folded for comparison: trimmed, single-spaced, lower case, without accents, in NFC. */
+  /** City folded for comparison: compatibility forms folded (NFKC), trimmed, single-spaced, lower case, without accents, in NFC. */
   cityKey: string
 }
 
@@ -19,9 +19,12 @@ const WHITESPACE_RUNS = /\s+/g
 // Printable ASCII: nothing to decompose, and the only whitespace is the space.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
-/** The spelling kept for display: trimmed and single-spaced, case and accents as written. */
+/**
+ * The spelling kept for display: trimmed and single-spaced, case and accents as written, and
+ * compatibility forms folded (NFKC): "Ｍａｎａｇｕａ" and "𝐌𝐚𝐧𝐚𝐠𝐮𝐚" are stored and listed as "Managua".
+ */
 export function displayCity (city: string): string {
-  return city.trim().replace(WHITESPACE_RUNS, ' ')
+  return city.normalize('NFKC').trim().replace(WHITESPACE_RUNS, ' ')
 }
 
 export function cityKey (city: string): string {

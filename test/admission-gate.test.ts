@@ -64,6 +64,23 @@ t.test('once slow statements bear out a slow history, a request that could not b
   t.same(gate.shed, { wait_estimate: 2, deadline: 0 })
 })
 
+t.test('a request behind statements about to finish is judged by what they have left to run, and served', async t => {
+  const gate = createAdmissionGate(1)
+  const slow = await gate.enter(Date.now() + 10_000)
+  await sleep(300)
+  slow.leave()
+  const busy = await gate.enter(Date.now() + 10_000)
+  await sleep(200)
+  // The statement in flight has about 100 ms to go, then this one takes about 300: about 400 ms of its 600.
+  const started = Date.now()
+  const waiting = gate.enter(started + 600).then(slot => { slot.leave(); return 'served' }, (error: unknown) => (error as Error).message)
+  await sleep(100)
+  busy.leave()
+  t.equal(await waiting, 'served', 'not refused as if the statement in flight had a whole statement to go')
+  t.ok(Date.now() - started < 600, 'and given its slot within its budget')
+  t.same(gate.shed, { wait_estimate: 0, deadline: 0 })
+})
+
 t.test('a free slot is always used, however slow the history', async t => {
   const gate = createAdmissionGate(2)
   const slow = await gate.enter(Date.now() + 10_000)

@@ -56,13 +56,14 @@ for (const { script, country, city, spellings } of scripts) {
   })
 }
 
-t.test('different cities of one script keep different keys', async t => {
+t.test('different cities of one script keep different keys; a name mixing scripts is no city', async t => {
   const app = await build(t)
-  // "Moсква" begins with a Latin M and o: it is not Москва, whatever it looks like.
-  for (const city of ['Москва', 'Moсква', 'Тверь']) {
+  for (const city of ['Москва', 'Тверь']) {
     t.equal((await app.inject(write('POST', { country: 'RU', city, active: true }))).statusCode, 201, city)
   }
-  for (const city of ['Москва', 'Moсква', 'Тверь']) t.equal((await app.inject(read('RU', city))).json().city, city)
+  for (const city of ['Москва', 'Тверь']) t.equal((await app.inject(read('RU', city))).json().city, city)
+  // "Moсква" begins with a Latin M and o: it would pass for Москва in a list.
+  t.equal((await app.inject(write('POST', { country: 'RU', city: 'Moсква', active: true }))).statusCode, 400, 'Moсква')
 })
 
 t.test('a 100-character name fits, in any script: the length is counted in characters and the key stays as long', async t => {

@@ -38,6 +38,12 @@ export interface EntryOptions {
   requests?: () => number
 }
 
+interface Outlook {
+  estimate: number
+  /** In how long each slot comes free, soonest first: 0 for a free one. */
+  freeIn: number[]
+}
+
 interface Waiter {
   deadline: number
   patient: boolean
@@ -60,7 +66,8 @@ const REVIEW_MS = 25
  * connection, so the pool never queues and never opens more connections
  * than it holds, and a FIFO queue whose every entry is judged by a
  * queue-wait estimate: the time one statement takes now times the rounds
- * of the queue ahead. While every slot is busy, one statement is expected
+ * of the queue ahead, less what the statements in flight have already run
+ * of theirs. While every slot is busy, one statement is expected
  * to take at least as long as the youngest in flight has been running, and
  * as long as the recent ones took (a smoothed average) once the youngest
  * has run for a tenth of that: a slow history is believed only while
@@ -90,12 +97,27 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     return Math.max(age, Math.min(averageMs, age * CORROBORATION))
   }
 
-  /** How long a request with `ahead` others before it would wait for its answer: its turn, then its statement. */
-  const expectedMs = (ahead: number, estimate: number) => (Math.floor(ahead / slots) + 1) * estimate + estimate
+  /**
+   * What a request's prospects are judged by: how long one statement takes now, and in how long
+   * each slot comes free, soonest first. A statement in flight is expected to take the estimate in
+   * all, so one that has run a while has that much less to go: a queue behind a wave of statements
+   * about to finish is served soon. One past the estimate is taken to be finishing; were MySQL
+   * stalled, the estimate itself grows with the age of the youngest statement in flight.
+   */
+  function outlook (now: number): Outlook {
+    const estimate = serviceEstimateMs(now)
+    const freeIn = Array<number>(slots - running.size).fill(0)
+    for (const started of running.values()) freeIn.push(Math.max(0, estimate - (now - started)))
+    return { estimate, freeIn: freeIn.sort((a, b) => a - b) }
+  }
 
-  function refusal (reason: ShedReason, budgetMs: number, estimate: number, requests: () => number): DatabaseUnavailableError {
+  /** How long a request with `ahead` others before it would wait for its answer: its turn, then its statement. */
+  const expectedMs = (ahead: number, { estimate, freeIn }: Outlook) =>
+    Math.floor(ahead / slots) * estimate + (freeIn[ahead % slots] as number) + estimate
+
+  function refusal (reason: ShedReason, budgetMs: number, prospects: Outlook, requests: () => number): DatabaseUnavailableError {
     shed[reason] += requests()
-    const retryAfterSeconds = Math.max(1, Math.ceil(expectedMs(queue.length, estimate) / 1000))
+    const retryAfterSeconds = Math.max(1, Math.ceil(expectedMs(queue.length, prospects) / 1000))
     const message = reason === 'deadline'
       ? `MySQL is busy: this request was not run, no connection came free within ${budgetMs} ms; try again shortly`
       : `MySQL is busy: this request was not run, it could not be answered within ${budgetMs} ms; try again shortly`
@@ -121,19 +143,19 @@ export function createAdmissionGate (slots: number): AdmissionGate {
   function dispatch (): void {
     const now = Date.now()
     // Judged only once every slot is taken, which admissions below may bring about.
-    let estimate: number | undefined
+    let prospects: Outlook | undefined
     for (let index = 0; index < queue.length;) {
       const waiter = queue[index] as Waiter
       const budgetMs = waiter.deadline - waiter.enqueuedAt
       if (now >= waiter.deadline) {
         queue.splice(index, 1)
-        waiter.refuse(refusal('deadline', budgetMs, serviceEstimateMs(now), waiter.requests))
+        waiter.refuse(refusal('deadline', budgetMs, outlook(now), waiter.requests))
       } else if (running.size < slots) {
         queue.splice(index, 1)
         waiter.admit(takeSlot(waiter.enqueuedAt))
-      } else if (!waiter.patient && now + expectedMs(index, estimate ??= serviceEstimateMs(now)) > waiter.deadline) {
+      } else if (!waiter.patient && now + expectedMs(index, prospects ??= outlook(now)) > waiter.deadline) {
         queue.splice(index, 1)
-        waiter.refuse(refusal('wait_estimate', budgetMs, estimate, waiter.requests))
+        waiter.refuse(refusal('wait_estimate', budgetMs, prospects, waiter.requests))
       } else {
         index++
       }
@@ -156,9 +178,9 @@ export function createAdmissionGate (slots: number): AdmissionGate {
       if (closed) return Promise.reject(closing())
       const now = Date.now()
       if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
-      const estimate = serviceEstimateMs(now)
-      if (!patient && now + expectedMs(queue.length, estimate) > deadline) {
-        return Promise.reject(refusal('wait_estimate', deadline - now, estimate, requests))
+      const prospects = outlook(now)
+      if (!patient && now + expectedMs(queue.length, prospects) > deadline) {
+        return Promise.reject(refusal('wait_estimate', deadline - now, prospects, requests))
       }
       return new Promise<Slot>((resolve, reject) => {
         queue.push({ deadline, patient, requests, enqueuedAt: now, admit: resolve, refuse: reject })
