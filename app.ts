@@ -48,6 +48,11 @@ export const HTTP_TIMEOUTS = {
 } as const
 const REQUEST_ID = /^[\w.:-]{1,64}$/
 
+/** The proxies nearest us are trusted to say who they heard from (X-Forwarded-For); none when 0. */
+function trustedHops (hops: number): false | ((address: string, hop: number) => boolean) {
+  return hops === 0 ? false : (_address, hop) => hop < hops
+}
+
 /**
  * How long SIGTERM waits for in-flight requests before the process exits anyway: the longest a
  * request may take, a write waiting for its turn and then for MySQL's answer, and a margin.
@@ -69,6 +74,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: HTTP_TIMEOUTS.requestTimeout,
     http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     logController: new RequestLogController(),
+    // The client's address, for the guessing limit and the log, is the one the trusted proxies saw (compose's nginx: 1 hop).
+    trustProxy: trustedHops(options.config.TRUST_PROXY_HOPS),
     // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.
     requestIdHeader: false,
     genReqId: request => {
