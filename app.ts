@@ -25,6 +25,8 @@ import { RequestLogController } from './logging/request-log-controller.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
+  /** Where the log lines go instead of stdout: a test reads them there. */
+  logStream?: { write: (line: string) => void }
 }
 
 // A location body is well under 200 bytes; anything near this limit is not one.
@@ -64,7 +66,9 @@ export function shutdownGraceMs (config: Config): number {
 /** The whole service, as the server runs it and as the tests build it. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(options.config, process.stdout.isTTY),
+    logger: options.logStream === undefined
+      ? loggerOptions(options.config, process.stdout.isTTY)
+      : { ...loggerOptions(options.config, false) as object, stream: options.logStream },
     bodyLimit: BODY_LIMIT_BYTES,
     // While closing, a request that reaches us on a connection already open is served, not answered
     // 503: during a rolling restart the proxy has sent it here, and nginx does not retry a 503.
