@@ -50,8 +50,8 @@ t.test('the image\'s start command with compose\'s environment serves the seed\'
   t.teardown(() => cleanUp(local))
   // The local root account has no password; compose requires one, so a stand-in satisfies it before the local one replaces it.
   const env = {
-    ...containerEnvironment(local, port, { API_TOKENS: `${SEED_TOKEN},a-rotated-token`, DATABASE_PASSWORD: 'stand-in' }),
-    API_TOKENS: `${SEED_TOKEN},a-rotated-token`
+    ...containerEnvironment(local, port, { API_TOKENS: `${SEED_TOKEN},a-rotated-token-0123456789abcdefghij`, DATABASE_PASSWORD: 'stand-in' }),
+    API_TOKENS: `${SEED_TOKEN},a-rotated-token-0123456789abcdefghij`
   }
   t.match(env, { NODE_ENV: 'production', DEMO_DATA: 'true' }, 'production mode, demo data, from compose')
 
