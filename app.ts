@@ -6,9 +6,11 @@ import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
+import methodNotAllowed from './plugins/method-not-allowed.ts'
 import metrics from './plugins/metrics.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
+import securityHeaders from './plugins/security-headers.ts'
 import sensible from './plugins/sensible.ts'
 import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
@@ -106,6 +108,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(config, { config: options.config })
   await app.register(sensible)
   await app.register(errorHandler)
+  await app.register(securityHeaders)
+  await app.register(methodNotAllowed)
   await app.register(gracefulClose)
   await app.register(underPressure)
   await app.register(metrics)

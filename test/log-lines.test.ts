@@ -26,7 +26,7 @@ async function appWithLog (t: Test) {
   return { app, linesOf }
 }
 
-t.test('a refused or invalid request writes one line, its reason on it and no stack', async t => {
+t.test('a refused, invalid, unknown or not-allowed request writes one line, its reason on it and no stack', async t => {
   const { app, linesOf } = await appWithLog(t)
   const requests = [
     { id: 'no-token', status: 401, reason: 'missing authorization header', method: 'PUT' as const, url: '/active', payload: { country: 'NI', city: 'Managua', active: true } },
@@ -34,6 +34,8 @@ t.test('a refused or invalid request writes one line, its reason on it and no st
     { id: 'bad-query', status: 400, reason: /^querystring\/country must be/, method: 'GET' as const, url: '/active?country=XX&city=' },
     { id: 'bad-body', status: 400, reason: /^body must have required property/, method: 'PUT' as const, url: '/active', headers: AUTH, payload: { country: 'NI' } },
     { id: 'missing-city', status: 404, reason: 'No existen datos Asociados', method: 'GET' as const, url: '/active?country=NI&city=Nowhere' },
+    { id: 'unknown-path', status: 404, reason: 'Route GET:/nowhere not found', method: 'GET' as const, url: '/nowhere' },
+    { id: 'patch', status: 405, reason: /^PATCH is not allowed on \/active/, method: 'PATCH' as const, url: '/active' }
   ]
   for (const { id, status, reason, ...request } of requests) {
     const response = await app.inject({ ...request, headers: { ...request.headers, 'x-request-id': id } })
