@@ -18,7 +18,7 @@ export default fp(async function methodNotAllowed (fastify) {
   })
 
   fastify.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?', 1)[0] ?? ''
+    const path = request.url.replace(/\?.*$/s, '')
     const allowed = methodsOf.get(path)
     if (allowed === undefined) throw fastify.httpErrors.notFound(`Route ${request.method}:${request.url} not found`)
     const allow = [...allowed].join(', ')
