@@ -6,9 +6,11 @@ import config, { type Config } from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
 import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
+import methodNotAllowed from './plugins/method-not-allowed.ts'
 import metrics from './plugins/metrics.ts'
 import mysql from './plugins/mysql.ts'
 import redis from './plugins/redis.ts'
+import securityHeaders from './plugins/security-headers.ts'
 import sensible from './plugins/sensible.ts'
 import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
@@ -25,6 +27,8 @@ import { RequestLogController } from './logging/request-log-controller.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
+  /** Where the log lines go instead of stdout: a test reads them there. */
+  logStream?: { write: (line: string) => void }
 }
 
 // A location body is well under 200 bytes; anything near this limit is not one.
@@ -48,6 +52,11 @@ export const HTTP_TIMEOUTS = {
 } as const
 const REQUEST_ID = /^[\w.:-]{1,64}$/
 
+/** The proxies nearest us are trusted to say who they heard from (X-Forwarded-For); none when 0. */
+function trustedHops (hops: number): false | ((address: string, hop: number) => boolean) {
+  return hops === 0 ? false : (_address, hop) => hop < hops
+}
+
 /**
  * How long SIGTERM waits for in-flight requests before the process exits anyway: the longest a
  * request may take, a write waiting for its turn and then for MySQL's answer, and a margin.
@@ -59,7 +68,9 @@ export function shutdownGraceMs (config: Config): number {
 /** The whole service, as the server runs it and as the tests build it. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(options.config, process.stdout.isTTY),
+    logger: options.logStream === undefined
+      ? loggerOptions(options.config, process.stdout.isTTY)
+      : { ...loggerOptions(options.config, false) as object, stream: options.logStream },
     bodyLimit: BODY_LIMIT_BYTES,
     // While closing, a request that reaches us on a connection already open is served, not answered
     // 503: during a rolling restart the proxy has sent it here, and nginx does not retry a 503.
@@ -69,6 +80,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: HTTP_TIMEOUTS.requestTimeout,
     http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     logController: new RequestLogController(),
+    // The client's address, for the guessing limit and the log, is the one the trusted proxies saw (compose's nginx: 1 hop).
+    trustProxy: trustedHops(options.config.TRUST_PROXY_HOPS),
     // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.
     requestIdHeader: false,
     genReqId: request => {
@@ -95,6 +108,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(config, { config: options.config })
   await app.register(sensible)
   await app.register(errorHandler)
+  await app.register(securityHeaders)
+  await app.register(methodNotAllowed)
   await app.register(gracefulClose)
   await app.register(underPressure)
   await app.register(metrics)

@@ -37,7 +37,7 @@ export function readConfig (env: Record<string, string | undefined>): Config {
   }
 
   const production = parsed.NODE_ENV === 'production'
-  const reading = readOperatorTokens(parsed.API_TOKENS ?? '')
+  const reading = readOperatorTokens(parsed.API_TOKENS ?? '', production ? 'refused' : 'accepted')
   if ('problem' in reading) throw new ConfigurationError(reading.problem)
   const { tokens } = reading
   const redis = readRedisTopology(parsed)

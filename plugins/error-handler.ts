@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
+import { noteFailure } from '../logging/request-failures.ts'
 import { DatabaseUnavailableError } from '../services/database/errors.ts'
 
 /**
@@ -7,21 +8,24 @@ import { DatabaseUnavailableError } from '../services/database/errors.ts'
  * errors are logged with the request id and answered without internals:
  * no stack, SQL or driver text reaches a client. A 503 keeps its message,
  * which is ours (DatabaseUnavailableError), with a Retry-After header.
+ * No error answer is worth keeping: each says `Cache-Control: no-store`.
+ * What went wrong goes on the request's one log line (logging/).
  */
 export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler<FastifyError>(function (error, request, reply) {
+    reply.header('cache-control', 'no-store')
     if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="nicaventas"')
     if (error.statusCode !== undefined && error.statusCode < 500) return reply.send(error)
     // Overload shedding (plugins/under-pressure.ts): expected, its Retry-After set, its message ours.
     if (error.code === 'FST_UNDER_PRESSURE') return reply.send(error)
 
     if (error instanceof DatabaseUnavailableError) {
-      // Expected while MySQL is down or busy, and counted in /metrics: one warning, no stack.
-      request.log.warn({ reason: error.message, cause: (error.cause as { code?: string } | undefined)?.code }, 'MySQL could not serve the request')
+      // Expected while MySQL is down or busy, and counted in /metrics: a warning, no stack.
+      noteFailure(request, { level: 'warn', details: { reason: error.message, cause: (error.cause as { code?: string } | undefined)?.code } })
       return reply.code(503).header('retry-after', String(error.retryAfterSeconds))
         .send({ statusCode: 503, error: 'Service Unavailable', message: error.message })
     }
-    request.log.error({ err: error }, 'request failed')
+    noteFailure(request, { level: 'error', details: { err: error } })
     return reply.code(500).send({
       statusCode: 500,
       error: 'Internal Server Error',

@@ -13,6 +13,10 @@ const errorWith = (statusCode: number, error: string, message: string, descripti
 
 export const BadRequest = errorWith(400, 'Bad Request', 'querystring must have required property \'city\'', 'A parameter is missing, empty, too long or malformed; the message names it')
 export const Unauthorized = errorWith(401, 'Unauthorized', 'missing authorization header', 'The bearer token is missing, malformed or not accepted')
+export const TooManyFailures = errorWith(429, 'Too Many Requests', 'Too many failed bearer tokens from this address; try again in 60 s',
+  'This address sent AUTH_FAILURE_LIMIT tokens that were refused within AUTH_FAILURE_WINDOW_SECONDS; until it waits, its requests are refused without looking at their token', {
+    headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'Seconds to wait; a request sent before then starts the wait again' } }
+  })
 export const NotFound = errorWith(404, 'Not Found', 'No existen datos Asociados', 'No location with that country and city')
 export const Conflict = errorWith(409, 'Conflict', 'NI/Managua already exists', 'That location already exists')
 export const PayloadTooLarge = errorWith(413, 'Payload Too Large', 'Request body is too large', 'The body is larger than the service accepts (4 KiB)')
@@ -35,6 +39,7 @@ export const writeErrors = {
   ...readErrors,
   401: Unauthorized,
   413: PayloadTooLarge,
+  429: TooManyFailures,
   415: UnsupportedMediaType
 }
 

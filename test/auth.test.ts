@@ -12,14 +12,15 @@ const routes = [
 ]
 
 t.test('every write route refuses a request without a valid bearer token, and changes nothing', async t => {
-  const app = await build(t)
+  // More refusals than the guessing limit allows one client by default: this test is about each one's answer.
+  const app = await build(t, { AUTH_FAILURE_LIMIT: '1000' })
   const headers: Array<[string, Record<string, string>]> = [
     ['no Authorization header', {}],
     ['empty header', { authorization: '' }],
     ['the scheme alone', { authorization: 'Bearer' }],
     ['the scheme and a space', { authorization: 'Bearer ' }],
     ['another scheme', { authorization: `Basic ${TOKEN}` }],
-    ['lower-case scheme', { authorization: `bearer ${TOKEN}` }],
+    ['the scheme without its space', { authorization: `Bearer${TOKEN}` }],
     ['a wrong token', { authorization: 'Bearer 2234hj234h2kkjjh42kjj2b20asd6918' }],
     ['a prefix of a valid token', { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
     ['a valid token with more after it', { authorization: `Bearer ${TOKEN}x` }],
@@ -41,6 +42,15 @@ t.test('authentication comes before validation, so an anonymous caller learns no
   const app = await build(t)
   const response = await app.inject({ method: 'PUT', url: '/active', payload: { nonsense: true } })
   t.equal(response.statusCode, 401)
+})
+
+t.test('the scheme\'s name is case-insensitive (RFC 9110, 11.1): bearer, BEARER and Bearer all work', async t => {
+  const app = await build(t)
+  for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+    const response = await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `${scheme} ${TOKEN}` }, payload: body })
+    t.equal(response.statusCode, 200, scheme)
+    t.equal((await app.inject({ url: '/active/history?country=NI&city=Managua', headers: { authorization: `${scheme} ${TOKEN}` } })).statusCode, 200, `${scheme}: history`)
+  }
 })
 
 t.test('every configured token is accepted, so tokens rotate without downtime', async t => {

@@ -1,7 +1,14 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { readConfig } from '../plugins/config.ts'
 import { loggerOptions } from '../logging/logger-options.ts'
-import { build } from './helper.ts'
+import { AUTH, build } from './helper.ts'
+
+// Production's tokens must be at least 32 characters: `openssl rand -base64 32` makes 44.
+const STRONG = 'ana-token-NEW-0123456789abcdefghij'
+const FLASK_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
 
 t.test('defaults suit a developer machine with local MariaDB/MySQL and Redis', async t => {
   const config = readConfig({})
@@ -100,23 +107,25 @@ t.test('an API_TOKENS entry may name its operator, and several tokens may share 
   ])
   t.same(readConfig({ API_TOKENS: 'ana:part:with:colons' }).API_TOKENS, [{ name: 'ana', token: 'part:with:colons' }],
     'the name ends at the first ":"')
-  t.same(readConfig({ NODE_ENV: 'production', API_TOKENS: 'ana:secret' }).API_TOKENS, [{ name: 'ana', token: 'secret' }])
+  t.same(readConfig({ NODE_ENV: 'production', API_TOKENS: `ana:${STRONG}` }).API_TOKENS, [{ name: 'ana', token: STRONG }])
 })
 
 t.test('a bad API_TOKENS entry stops the start, naming its position and never a token', async t => {
+  // Long enough for production, so each case fails for its own reason there too.
+  const [A, B, C] = ['A', 'B', 'C'].map(letter => `SECRET-${letter}-${'0123456789'.repeat(3)}`)
   const cases: Array<[string, number, RegExp]> = [
-    ['ana:SECRET-A,bad name:SECRET-B', 2, /the name before ":" must be 1–32 characters of A-Z a-z 0-9 _ \. -/],
-    ['ana:SECRET-A,ops/bot:SECRET-B', 2, /the name before ":" must be/],
-    ['añá:SECRET-A', 1, /the name before ":" must be/],
+    [`ana:${A},bad name:${B}`, 2, /the name before ":" must be 1–32 characters of A-Z a-z 0-9 _ \. -/],
+    [`ana:${A},ops/bot:${B}`, 2, /the name before ":" must be/],
+    [`añá:${A}`, 1, /the name before ":" must be/],
     [`${'a'.repeat(33)}:SECRET-A`, 1, /the name before ":" must be/],
-    ['SECRET-A,SECRET/B:SECRET-C', 2, /a token that contains ":" needs a name before it/],
-    ['ana:SECRET-A,:SECRET-B', 2, /empty name/],
-    ['ana:SECRET-A, :SECRET-B', 2, /empty name/],
-    ['ana:SECRET-A,,ops-bot:', 3, /no token after its name/],
-    ['ana:SECRET-A,ops-bot: ', 2, /no token after its name/],
-    ['ana:SECRET-A,bob:SECRET-B,ana:SECRET-A', 3, /repeats the token of entry 1/],
-    ['SECRET-A,ops-bot:SECRET-A', 2, /repeats the token of entry 1/],
-    ['SECRET-A,,SECRET-A', 3, /repeats the token of entry 1/]
+    [`${A},SECRET/B:${C}`, 2, /a token that contains ":" needs a name before it/],
+    [`ana:${A},:${B}`, 2, /empty name/],
+    [`ana:${A}, :${B}`, 2, /empty name/],
+    [`ana:${A},,ops-bot:`, 3, /no token after its name/],
+    [`ana:${A},ops-bot: `, 2, /no token after its name/],
+    [`ana:${A},bob:${B},ana:${A}`, 3, /repeats the token of entry 1/],
+    [`${A},ops-bot:${A}`, 2, /repeats the token of entry 1/],
+    [`${A},,${A}`, 3, /repeats the token of entry 1/]
   ]
   for (const [API_TOKENS, position, reason] of cases) {
     for (const NODE_ENV of ['development', 'production']) {
@@ -134,6 +143,56 @@ t.test('a bad API_TOKENS entry stops the start, naming its position and never a 
   }
 })
 
+t.test('production refuses a token shorter than 32 characters or the Flask service\'s published one, naming the entry, never the token', async t => {
+  const cases: Array<[string, number, RegExp]> = [
+    ['SECRET-1', 1, /is shorter than 32 characters: with NODE_ENV=production each token needs at least 32 \(make one with `openssl rand -base64 32`\)/],
+    [`ana:${STRONG},ops-bot:SECRET-${'x'.repeat(23)}`, 2, /is shorter than 32 characters/],
+    [`${STRONG},,${FLASK_TOKEN}`, 3, /is the Flask service's published token, which anyone can send/],
+    [`ops-bot:${FLASK_TOKEN}`, 1, /published token/]
+  ]
+  for (const [API_TOKENS, position, reason] of cases) {
+    let error: Error | undefined
+    try {
+      readConfig({ NODE_ENV: 'production', API_TOKENS })
+    } catch (thrown) {
+      error = thrown as Error
+    }
+    t.match(error, { name: 'ConfigurationError', message: new RegExp(`^API_TOKENS entry ${position} `) }, API_TOKENS)
+    t.match(error?.message, reason, API_TOKENS)
+    t.notMatch(error?.message, /SECRET|2234hj|0123456789/, 'no token in the message')
+  }
+  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: 'x'.repeat(32) }).API_TOKENS[0]?.token, 'x'.repeat(32), '32 characters are enough')
+})
+
+t.test('outside production the Flask service\'s token and short tokens still work, so its curl examples do on day one', async t => {
+  for (const NODE_ENV of ['development', 'test']) {
+    t.same(readConfig({ NODE_ENV, API_TOKENS: `${FLASK_TOKEN},x` }).API_TOKENS.map(({ token }) => token), [FLASK_TOKEN, 'x'], NODE_ENV)
+  }
+})
+
+t.test('.env.example\'s token is a placeholder that production refuses until it is replaced', async t => {
+  const example = readFileSync(join(import.meta.dirname, '..', '.env.example'), 'utf8')
+  const placeholder = /^API_TOKENS=(.*)$/m.exec(example)?.[1]
+  t.ok(placeholder, '.env.example sets API_TOKENS')
+  t.throws(() => readConfig({ NODE_ENV: 'production', API_TOKENS: placeholder }), { name: 'ConfigurationError', message: /^API_TOKENS entry 1 is shorter than 32 characters/ })
+  t.match(example, /openssl rand -base64 32/, 'and says how to make a token')
+})
+
+t.test('a token made by `openssl rand -base64 32` is read as it is and opens the write routes in production', async t => {
+  // Base64's whole alphabet (letters, digits, + / =) across many tokens, bare and named.
+  const tokens = Array.from({ length: 200 }, () => randomBytes(32).toString('base64'))
+  t.ok(tokens.every(token => token.length === 44), '44 characters each')
+  t.ok(['+', '/', '='].every(sign => tokens.some(token => token.includes(sign))), 'with + / and =')
+  const read = readConfig({ NODE_ENV: 'production', API_TOKENS: tokens.map((token, i) => i % 2 === 0 ? token : `op-${i}:${token}`).join(',') }).API_TOKENS
+  t.same(read.map(({ token }) => token), tokens)
+
+  const generated = tokens[0] as string
+  const app = await build(t, { NODE_ENV: 'production', API_TOKENS: generated })
+  const put = (authorization: Record<string, string>) => app.inject({ method: 'PUT', url: '/active', headers: authorization, payload: { country: 'NI', city: 'Managua', active: false } })
+  t.equal((await put({ authorization: `Bearer ${generated}` })).statusCode, 200)
+  t.equal((await put(AUTH)).statusCode, 401, 'the test tokens are not configured here')
+})
+
 t.test('without API_TOKENS a development run generates a random token, named "operator"', async t => {
   const first = readConfig({})
   const second = readConfig({ API_TOKENS: ' , ' })
@@ -146,8 +205,8 @@ t.test('without API_TOKENS a development run generates a random token, named "op
 
 t.test('production refuses to start without API_TOKENS and never loads demo data unless asked', async t => {
   t.throws(() => readConfig({ NODE_ENV: 'production' }), { message: /API_TOKENS is not set/ })
-  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: 'secret' }).DEMO_DATA, false)
-  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: 'secret', DEMO_DATA: 'true' }).DEMO_DATA, true)
+  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: STRONG }).DEMO_DATA, false)
+  t.equal(readConfig({ NODE_ENV: 'production', API_TOKENS: STRONG, DEMO_DATA: 'true' }).DEMO_DATA, true)
 })
 
 t.test('the generated token works on the write routes', async t => {
@@ -166,6 +225,6 @@ t.test('logs are JSON, and pretty only for a developer at a terminal', async t =
   const development = readConfig({})
   t.match(loggerOptions(development, true), { transport: { target: 'pino-pretty' } })
   t.notOk((loggerOptions(development, false) as { transport?: unknown }).transport)
-  t.notOk((loggerOptions(readConfig({ NODE_ENV: 'production', API_TOKENS: 'x' }), true) as { transport?: unknown }).transport)
+  t.notOk((loggerOptions(readConfig({ NODE_ENV: 'production', API_TOKENS: STRONG }), true) as { transport?: unknown }).transport)
   t.match(loggerOptions(development, false), { redact: { paths: ['req.headers.authorization', 'headers.authorization'] } })
 })

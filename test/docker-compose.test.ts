@@ -36,6 +36,9 @@ const exampleVariables: Record<string, string> = Object.fromEntries(
     .map(([, key, value]) => [key, value])
 )
 
+/** .env.example once its placeholder token is replaced, as production requires (plugins/operator-tokens.ts). */
+const completedExample = { ...exampleVariables, API_TOKENS: 'an-operator-token-made-by-openssl-rand' }
+
 function publishedPorts (service: ComposeService): number[] {
   return (service.ports ?? []).map(port => {
     if (typeof port === 'object') return Number(port.published)
@@ -367,7 +370,7 @@ t.test('the cluster app: the six nodes as seeds, waiting for the job, with varia
     for (const variable of Object.keys(env)) {
       t.ok(variable in EnvironmentSchema.properties, `${name}: ${variable} is a variable the service reads`)
     }
-    const config = readConfig(Object.fromEntries(Object.entries(env).map(([key, value]) => [key, interpolate(value, exampleVariables)])))
+    const config = readConfig(Object.fromEntries(Object.entries(env).map(([key, value]) => [key, interpolate(value, completedExample)])))
     t.match(config, { REDIS_TOPOLOGY: { kind: 'cluster', seeds: clusterNodes.map(host => ({ host, port: 6379 })) } },
       `${name}: the service reads a Redis Cluster of the six nodes from it`)
   }
@@ -441,9 +444,13 @@ t.test('every variable the service reads is set in the app\'s environment or has
   t.equal(appEnv.DATABASE_HOST, 'mysql', 'DATABASE_HOST is the mysql service')
   t.equal(appEnv.REDIS_LOCATION, 'redis', 'REDIS_LOCATION is the redis service')
 
-  const config = readConfig(Object.fromEntries(Object.entries(appEnv).map(([key, value]) => [key, interpolate(value, exampleVariables)])))
-  t.match(config, { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: 8000, DATABASE_PORT: 3306, REDIS_PORT: 6379, DEMO_DATA: true },
-    'with .env.example, a valid production configuration that loads the demo data')
+  const withExample = (variables: Record<string, string>) =>
+    readConfig(Object.fromEntries(Object.entries(appEnv).map(([key, value]) => [key, interpolate(value, variables)])))
+  t.throws(() => withExample(exampleVariables), { message: /^API_TOKENS entry 1 is shorter than 32 characters/ },
+    'with .env.example as it is, the service refuses its placeholder token')
+  const config = withExample(completedExample)
+  t.match(config, { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: 8000, DATABASE_PORT: 3306, REDIS_PORT: 6379, DEMO_DATA: true, TRUST_PROXY_HOPS: 1 },
+    'with .env.example and a token of its own, a valid production configuration that loads the demo data, behind one proxy')
   t.equal(config.API_TOKEN_GENERATED, false, 'with the tokens from .env')
 })
 

@@ -7,7 +7,7 @@ import { AUTH, build } from './helper.ts'
 const SCREENSHOTS = join(import.meta.dirname, '..', 'test-artifacts')
 
 /** The app listening on a free port, and a page of a headless Chromium; both closed when the test ends. */
-async function openDocs (t: Test): Promise<{ app: Awaited<ReturnType<typeof build>>, page: Page }> {
+async function openDocs (t: Test): Promise<{ app: Awaited<ReturnType<typeof build>>, page: Page, blocked: string[] }> {
   const app = await build(t)
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
 
@@ -19,8 +19,12 @@ async function openDocs (t: Test): Promise<{ app: Awaited<ReturnType<typeof buil
   })
   t.teardown(() => browser.close())
   const page = await browser.newPage()
-  await page.goto(`${address}/docs/`)
-  return { app, page }
+  // What the page's Content-Security-Policy stopped: Chromium says so on the console.
+  const blocked: string[] = []
+  page.on('console', message => { if (/Content Security Policy/i.test(message.text())) blocked.push(message.text()) })
+  const response = await page.goto(`${address}/docs/`)
+  t.match(response?.headers()['content-security-policy'], /frame-ancestors 'none'/, 'the page has its policy')
+  return { app, page, blocked }
 }
 
 /** Fills GET /active's "Try it out" form, executes it and reads the answer Swagger UI shows. */
@@ -42,8 +46,9 @@ async function tryGetActive (page: Page, country: string, city: string): Promise
 }
 
 t.test('in a real browser, /docs lets a reader try GET /active for Managua and see the answer', async t => {
-  const { page } = await openDocs(t)
+  const { page, blocked } = await openDocs(t)
   const { status, body } = await tryGetActive(page, 'NI', 'Managua')
+  t.same(blocked, [], 'the policy stopped nothing Swagger UI does')
   t.equal(status, '200')
   t.match(body, /"active": true/)
   t.match(body, /"city": "Managua"/)

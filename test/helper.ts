@@ -8,8 +8,9 @@ import { readConfig } from '../plugins/config.ts'
 import { deleteCacheNamespace } from '../services/cache/index.ts'
 import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
-export const TOKEN = 'test-token-primary'
-export const SECOND_TOKEN = 'test-token-rotated'
+// Long enough for production (plugins/operator-tokens.ts), so a test may build the app with NODE_ENV=production.
+export const TOKEN = 'test-token-primary-0123456789abcdef'
+export const SECOND_TOKEN = 'test-token-rotated-0123456789abcdef'
 export const AUTH = { authorization: `Bearer ${TOKEN}` }
 
 let counter = 0

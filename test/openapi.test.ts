@@ -37,10 +37,10 @@ t.test('every route is documented, with its errors, and the write routes with th
   }
   const history = paths['/active/history']?.get
   t.same(history?.security, [{ bearerAuth: [] }], 'the history needs the token')
-  t.same(Object.keys(history?.responses ?? {}).sort(), ['200', '400', '401', '404', '500', '503'])
+  t.same(Object.keys(history?.responses ?? {}).sort(), ['200', '400', '401', '404', '429', '500', '503'])
   for (const method of ['put', 'post', 'delete']) {
     t.same(active[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
-    for (const status of ['400', '401', '404', '413', '415', '500', '503']) {
+    for (const status of ['400', '401', '404', '413', '415', '429', '500', '503']) {
       t.ok(active[method]?.responses[status], `${method} documents ${status}`)
     }
   }

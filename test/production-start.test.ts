@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import packageJson from '../package.json' with { type: 'json' }
 import { cleanUp, isolatedEnv } from './helper.ts'
@@ -13,7 +16,9 @@ import { spawnServer, waitForStatus } from './support/process-server.ts'
 
 t.setTimeout(180_000)
 
-const SEED_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
+// The Flask service's published token works outside production only; an operator's own token here.
+const FLASK_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
+const SEED_TOKEN = randomBytes(32).toString('base64')
 
 /**
  * What the container's environment would be: the image's ENV, overlaid with compose's app
@@ -45,8 +50,8 @@ t.test('the image\'s start command with compose\'s environment serves the seed\'
   t.teardown(() => cleanUp(local))
   // The local root account has no password; compose requires one, so a stand-in satisfies it before the local one replaces it.
   const env = {
-    ...containerEnvironment(local, port, { API_TOKENS: `${SEED_TOKEN},a-rotated-token`, DATABASE_PASSWORD: 'stand-in' }),
-    API_TOKENS: `${SEED_TOKEN},a-rotated-token`
+    ...containerEnvironment(local, port, { API_TOKENS: `${SEED_TOKEN},a-rotated-token-0123456789abcdefghij`, DATABASE_PASSWORD: 'stand-in' }),
+    API_TOKENS: `${SEED_TOKEN},a-rotated-token-0123456789abcdefghij`
   }
   t.match(env, { NODE_ENV: 'production', DEMO_DATA: 'true' }, 'production mode, demo data, from compose')
 
@@ -66,7 +71,14 @@ t.test('the image\'s start command with compose\'s environment serves the seed\'
   const second = await fetch(`${base}/active?city=Managua&country=NI`)
   t.same(await second.json(), { active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' }, 'again: from Redis')
 
-  // curl -d '{"city":"Managua", "country":"NI", "active":"False"}' -H "Content-Type: application/json" -H "Authorization: Bearer 2234hj…" -X PUT localhost:8000/active
+  const flask = await fetch(`${base}/active`, {
+    method: 'PUT',
+    body: '{"city":"Managua", "country":"NI", "active":"False"}',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${FLASK_TOKEN}` }
+  })
+  t.equal(flask.status, 401, 'the Flask service\'s published token is not one of ours')
+
+  // curl -d '{"city":"Managua", "country":"NI", "active":"False"}' -H "Content-Type: application/json" -H "Authorization: Bearer <token>" -X PUT localhost:8000/active
   const put = await fetch(`${base}/active`, {
     method: 'PUT',
     body: '{"city":"Managua", "country":"NI", "active":"False"}',
@@ -93,10 +105,19 @@ t.test('the image\'s start command with compose\'s environment serves the seed\'
     'production logs are JSON lines')
 })
 
-t.test('production refuses to start without API_TOKENS, naming it', async t => {
+t.test('production refuses to start without API_TOKENS, or with a guessable token, naming it', async t => {
   const local = isolatedEnv()
   t.teardown(() => cleanUp(local))
-  for (const tokens of [undefined, '', ' , ']) {
+  const placeholder = /^API_TOKENS=(.*)$/m.exec(readFileSync(join(import.meta.dirname, '..', '.env.example'), 'utf8'))?.[1]
+  const refusals: Array<[string | undefined, RegExp]> = [
+    [undefined, /API_TOKENS is not set/],
+    ['', /API_TOKENS is not set/],
+    [' , ', /API_TOKENS is not set/],
+    [`${SEED_TOKEN},ops-bot:short-Secret`, /API_TOKENS entry 2 is shorter than 32 characters/],
+    [`${SEED_TOKEN},,${FLASK_TOKEN}`, /API_TOKENS entry 3 is the Flask service's published token/],
+    [placeholder, /API_TOKENS entry 1 is shorter than 32 characters/]
+  ]
+  for (const [tokens, reason] of refusals) {
     const env = containerEnvironment(local, await freePort(), { API_TOKENS: 'stand-in', DATABASE_PASSWORD: 'stand-in' })
     if (tokens === undefined) delete env.API_TOKENS
     else env.API_TOKENS = tokens
@@ -106,6 +127,8 @@ t.test('production refuses to start without API_TOKENS, naming it', async t => {
     const exit = await server.exited
     clearTimeout(stillRunning)
     t.ok(exit.code !== null && exit.code !== 0, `API_TOKENS ${JSON.stringify(tokens)}: exits by itself, non-zero (${JSON.stringify(exit)})`)
-    t.match(server.output(), /API_TOKENS/, 'the output names API_TOKENS')
+    t.match(server.output(), reason, 'the output names API_TOKENS and what is wrong')
+    t.notMatch(server.output(), /short-Secret|2234hj/, 'and no token')
+    t.notOk(server.output().includes(SEED_TOKEN), 'not even the good one')
   }
 })

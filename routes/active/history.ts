@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Unauthorized, readErrors } from '../../schemas/errors.ts'
+import { TooManyFailures, Unauthorized, readErrors } from '../../schemas/errors.ts'
 import { History, HistoryQuery } from '../../schemas/history.ts'
 
 const DEFAULT_LIMIT = 50
@@ -7,7 +7,7 @@ const DEFAULT_LIMIT = 50
 /** Who changed a location: registered inside the operators' routes, so their bearer auth guards it. */
 const historyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active/history', {
-    onRequest: fastify.verifyBearerAuth!,
+    onRequest: fastify.authenticateOperator,
     schema: {
       tags: ['operators'],
       security: [{ bearerAuth: [] }],
@@ -15,7 +15,7 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Who changed a city, how, and when',
       description: 'Every change, newest first, whoever made it: through the API (with the token\'s name and the request id) or directly in MySQL (`operator` and `requestId` null). A deleted city keeps its history; a city unchanged since the history began answers an empty list; one that never existed, `404`.',
       querystring: HistoryQuery,
-      response: { 200: History, ...readErrors, 401: Unauthorized }
+      response: { 200: History, ...readErrors, 401: Unauthorized, 429: TooManyFailures }
     }
   }, async (request) => {
     const { country, city, limit } = request.query

@@ -1,8 +1,7 @@
-import bearerAuth from '@fastify/bearer-auth'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
-import { createOperatorLookup } from '../../plugins/operator-tokens.ts'
+import operatorAuth from '../../plugins/operator-auth.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
 import historyRoutes from './history.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
@@ -12,33 +11,15 @@ const toBoolean = (active: boolean | string) => typeof active === 'boolean' ? ac
 
 const operatorsOnly = { tags: ['operators'], security: [{ bearerAuth: [] }] }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The name of the operator whose token authenticated this request; set on the write routes only. */
-    operator: string
-  }
-}
-
 /** Who a write is done for, as the service records it. */
 const writerOf = (request: FastifyRequest): Writer => ({ operator: request.operator, requestId: request.id })
 
-/** The operators' routes. Bearer auth is registered in this plugin, so it guards these routes and nothing else. */
+/** The operators' routes. Their bearer auth (plugins/operator-auth.ts) is registered in this plugin, so it guards these routes and nothing else. */
 const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  fastify.decorateRequest('operator', '')
-  const operatorOf = createOperatorLookup(fastify.config.API_TOKENS)
-  await fastify.register(bearerAuth, {
-    // Unused: `auth` replaces the key check, to learn whose token it is.
-    keys: [],
-    auth (bearer, request) {
-      const operator = operatorOf(bearer)
-      if (operator === undefined) return false
-      request.operator = operator
-      return true
-    },
-    addHook: false,
-    verifyErrorLogLevel: 'info'
-  })
-  const onRequest = fastify.verifyBearerAuth!
+  await fastify.register(operatorAuth)
+  const onRequest = fastify.authenticateOperator
+  // An operator's answers and refusals are about one moment's data: no cache on the way keeps them.
+  fastify.addHook('onRequest', async (_request, reply) => { reply.header('cache-control', 'no-store') })
 
   fastify.put('/active', {
     onRequest,
