@@ -279,20 +279,22 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
   async function applyNewest (records: InvalidationRecord[]): Promise<InvalidationRecord[]> {
     const newest = newestByLocation(records)
     const countries = [...byCountry(newest)]
-    const outcomes = await Promise.allSettled([
-      ...newest.map(record => applyToLocation(record).then(count => ({ count, records: [record] }))),
-      ...countries.map(([country, group]) => applyToList(country, group).then(count => ({ count, records: group })))
-    ])
+    const applying = [
+      ...newest.map(record => ({ records: [record], done: applyToLocation(record) })),
+      ...countries.map(([country, group]) => ({ records: group, done: applyToList(country, group) }))
+    ]
+    const outcomes = await Promise.allSettled(applying.map(({ done }) => done))
     const refused = new Set<string>()
     for (const [index, outcome] of outcomes.entries()) {
       if (outcome.status === 'fulfilled') {
-        stats.records.deleted += outcome.value.count
+        stats.records.deleted += outcome.value
         continue
       }
       if (!isRefusal(outcome.reason)) throw outcome.reason
       options.log.warn({ err: outcome.reason }, 'Redis refused an invalidation record\'s keys; trying it again apart from the others')
-      const failed = index < newest.length ? [newest[index] as InvalidationRecord] : (countries[index - newest.length] as [string, InvalidationRecord[]])[1]
-      for (const record of failed) refused.add(locationKey({ country: record.country, cityKey: record.cityKey }))
+      for (const record of (applying[index] as { records: InvalidationRecord[] }).records) {
+        refused.add(locationKey({ country: record.country, cityKey: record.cityKey }))
+      }
     }
     // Older records of a refused location go with it: they are applied by its newest one.
     return records.filter(record => refused.has(locationKey({ country: record.country, cityKey: record.cityKey })))
