@@ -59,6 +59,7 @@ t.test('with 5,000 cities in a country, PUTs there and a reader of its list, the
   const pinger = spawn(process.execPath, ['test/support/redis-pings.ts', app.config.REDIS_LOCATION, String(app.config.REDIS_PORT)], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
+  t.teardown(() => { pinger.kill() })
   let pingOutput = ''
   pinger.stdout.on('data', (chunk: Buffer) => { pingOutput += chunk.toString() })
   const pingerDone = new Promise(resolve => pinger.once('close', resolve))
@@ -234,6 +235,7 @@ t.test('while 32 clients read the biggest page of the biggest list, /active hits
   const flood = spawn(process.execPath, ['test/support/list-flood.ts', list, '32', String(floodMs), String(pauseMs)], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
+  t.teardown(() => { flood.kill() })
   let output = ''
   flood.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   const flooded = new Promise(resolve => flood.once('close', resolve))
