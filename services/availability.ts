@@ -1,9 +1,9 @@
 import { httpErrors } from '@fastify/sensible'
-import type { CitiesAnswer } from '../schemas/cities.ts'
 import type { HistoryAnswer } from '../schemas/history.ts'
 import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
 import type { AvailabilityCache } from './cache/index.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './availability-store.ts'
+import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
 import type { HistoryStore } from './location-history.ts'
 import { displayCity, locationId, type LocationId } from './location.ts'
@@ -20,8 +20,8 @@ export interface TaggedAnswer<T> {
 
 export interface AvailabilityService {
   lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
-  /** A country's cities, sorted by city key; `active` keeps only those with that flag. */
-  listCities (country: string, active?: boolean): Promise<TaggedAnswer<CitiesAnswer>>
+  /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/city-pages.ts). */
+  listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
@@ -56,17 +56,11 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       }
     },
 
-    async listCities (country, active) {
-      const code = country.toUpperCase()
-      const { value: list, outcome } = await cache.readCountry(code)
+    async listCities (country, query) {
+      const { value: list, outcome } = await cache.readCountry(country.toUpperCase())
       // A list is never "not found": a country without cities has an empty one.
-      const cities = (list as CountryCities).cities
-        .filter(city => active === undefined || city.active === active)
-        .map(({ city, active }) => ({ city, active }))
-      return {
-        body: { country: code, cities, redis_cache: outcome },
-        etag: weakEtag(`${code}\n${cities.map(city => `${city.city}\n${city.active}`).join('\n')}`)
-      }
+      const page = cityPage(list as CountryCities, query)
+      return { body: page.body(outcome), etag: page.etag }
     },
 
     async history (country, city, limit) {

@@ -56,7 +56,7 @@ t.test('a country\'s cities, sorted by city key, with the stored spelling and fl
   const app = await build(t)
   const first = await readList(app)
   t.equal(first.status, 200)
-  t.same(first.body, { country: 'NI', cities: NI_CITIES, redis_cache: 'miss' })
+  t.same(first.body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'miss' })
 
   // Lower case and accents sort by the folded key, not by code point: "chinandega" first, "Ñandaime" between Masaya and Rivas.
   for (const city of ['Ñandaime', 'chinandega']) t.equal((await app.inject(write('POST', 'NI', city, true))).statusCode, 201, city)
@@ -68,6 +68,7 @@ t.test('a country\'s cities, sorted by city key, with the stored spelling and fl
       { city: 'Ñandaime', active: true },
       NI_CITIES[4]
     ],
+    next_cursor: null,
     redis_cache: 'miss'
   }, 'the country in any case, answered in upper case')
 })
@@ -77,11 +78,11 @@ t.test('active=true|false, in any case, keeps only the cities with that flag, fr
   t.equal((await readList(app)).body.redis_cache, 'miss')
   for (const flag of ['true', 'TRUE', 'True']) {
     t.same((await readList(app, `country=NI&active=${flag}`)).body,
-      { country: 'NI', cities: [{ city: 'Managua', active: true }], redis_cache: 'hit' }, flag)
+      { country: 'NI', cities: [{ city: 'Managua', active: true }], next_cursor: null, redis_cache: 'hit' }, flag)
   }
   for (const flag of ['false', 'FALSE', 'fAlSe']) {
     t.same((await readList(app, `country=NI&active=${flag}`)).body,
-      { country: 'NI', cities: NI_CITIES.filter(city => !city.active), redis_cache: 'hit' }, flag)
+      { country: 'NI', cities: NI_CITIES.filter(city => !city.active), next_cursor: null, redis_cache: 'hit' }, flag)
   }
 })
 
@@ -90,9 +91,9 @@ t.test('a valid country without cities is an empty list, cached like any other',
   const before = app.availabilityStore.queryCount
   const first = await readList(app)
   t.equal(first.status, 200)
-  t.same(first.body, { country: 'NI', cities: [], redis_cache: 'miss' })
-  t.same((await readList(app)).body, { country: 'NI', cities: [], redis_cache: 'hit' })
-  t.same((await readList(app, 'country=NI&active=true')).body, { country: 'NI', cities: [], redis_cache: 'hit' })
+  t.same(first.body, { country: 'NI', cities: [], next_cursor: null, redis_cache: 'miss' })
+  t.same((await readList(app)).body, { country: 'NI', cities: [], next_cursor: null, redis_cache: 'hit' })
+  t.same((await readList(app, 'country=NI&active=true')).body, { country: 'NI', cities: [], next_cursor: null, redis_cache: 'hit' })
   t.equal(app.availabilityStore.queryCount - before, 1, 'one statement for the first read, none for the hits')
 })
 
@@ -119,9 +120,9 @@ t.test('an invalid or missing country, or an invalid filter, is 400 in Fastify\'
 
 t.test('the first read misses, the next ones hit without a statement', async t => {
   const app = await build(t)
-  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, redis_cache: 'miss' })
+  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'miss' })
   const before = app.availabilityStore.queryCount
-  for (let read = 0; read < 3; read++) t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, redis_cache: 'hit' })
+  for (let read = 0; read < 3; read++) t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'hit' })
   t.equal(app.availabilityStore.queryCount - before, 0, 'no statement for a hit')
   // Lists are cached per country: another country's is its own miss.
   t.equal((await readList(app, 'country=CR')).body.redis_cache, 'miss')
@@ -141,8 +142,8 @@ t.test('every kind of write to a city of the country invalidates the list before
       await readList(app)
       t.equal((await readList(app)).body.redis_cache, 'hit', 'the list is cached')
       t.ok([200, 201, 204].includes(await run(app)), 'the write succeeds')
-      t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'miss' }, 'the very next read is a miss with the write')
-      t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'hit' }, 'and is cached again')
+      t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'miss' }, 'the very next read is a miss with the write')
+      t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'hit' }, 'and is cached again')
     })
   }
 
@@ -150,7 +151,7 @@ t.test('every kind of write to a city of the country invalidates the list before
     const app = await build(t)
     await readList(app)
     t.equal((await app.inject(write('POST', 'CR', 'Managua', true))).statusCode, 201)
-    t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, redis_cache: 'hit' })
+    t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'hit' })
   })
 })
 
@@ -186,10 +187,10 @@ t.test('a list reader that read MySQL before a write cannot cache what it read',
       t.ok([200, 201, 204].includes((await app.inject(request)).statusCode), 'the write succeeds')
       gate.release()
 
-      t.same((await stalled).json(), { country: 'NI', cities: NI_CITIES, redis_cache: 'miss' }, 'the reader that started first answers what it read')
+      t.same((await stalled).json(), { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'miss' }, 'the reader that started first answers what it read')
       t.same(app.availabilityCache.stats.fills, { stored: 0, refused: 1 }, 'its fill was refused')
-      t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'miss' }, 'the next read shows the write')
-      t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'hit' })
+      t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'miss' }, 'the next read shows the write')
+      t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'hit' })
     })
   }
 })
@@ -202,13 +203,13 @@ t.test('a list read that starts after a write is acknowledged does not join a re
   t.equal((await app.inject(write('PUT', 'NI', 'Rivas', true))).statusCode, 200)
 
   const before = app.availabilityStore.queryCount
-  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Rivas', true), redis_cache: 'miss' },
+  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Rivas', true), next_cursor: null, redis_cache: 'miss' },
     'answers the write while the earlier read is still stalled')
   t.equal(app.availabilityStore.queryCount - before, 1, 'with a statement of its own')
 
   gate.release()
   t.same((await early).json().cities, NI_CITIES, 'the stalled read answers the old list')
-  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Rivas', true), redis_cache: 'hit' }, 'and did not overwrite the new one')
+  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Rivas', true), next_cursor: null, redis_cache: 'hit' }, 'and did not overwrite the new one')
 })
 
 t.test('MySQL cut off past the TTL: the list is served as stale, a list never cached is 503; restored: read again', async t => {
@@ -230,10 +231,10 @@ t.test('MySQL cut off past the TTL: the list is served as stale, a list never ca
   await until(async () => await redis.exists(value) === 0, 'the list\'s value expires', 5000)
 
   const stale = await readList(app)
-  t.same([stale.status, stale.body], [200, { country: 'NI', cities: NI_CITIES, redis_cache: 'stale' }])
+  t.same([stale.status, stale.body], [200, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'stale' }])
   t.equal(stale.etag, cached.etag, 'with the tag of the same data')
   const filtered = await readList(app, 'country=NI&active=true')
-  t.same(filtered.body, { country: 'NI', cities: [{ city: 'Managua', active: true }], redis_cache: 'stale' })
+  t.same(filtered.body, { country: 'NI', cities: [{ city: 'Managua', active: true }], next_cursor: null, redis_cache: 'stale' })
   const never = await readList(app, 'country=CR')
   t.equal(never.status, 503, 'nothing known about CR\'s list')
   t.match(never.body, { statusCode: 503, error: 'Service Unavailable' })
@@ -241,8 +242,8 @@ t.test('MySQL cut off past the TTL: the list is served as stale, a list never ca
   t.ok(worst < BOUND_MS, `every answer within ${BOUND_MS} ms (worst ${worst.toFixed(0)} ms)`)
 
   await proxy.restore()
-  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, redis_cache: 'miss' })
-  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, redis_cache: 'hit' })
+  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'miss' })
+  t.same((await readList(app)).body, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'hit' })
 })
 
 t.test('Redis killed: lists are read from MySQL (bypass) with every write; restarted: cached again, with the writes', async t => {
@@ -257,21 +258,21 @@ t.test('Redis killed: lists are read from MySQL (bypass) with every write; resta
   await redisServer.kill()
 
   const during = await readList(app)
-  t.same([during.status, during.body], [200, { country: 'NI', cities: NI_CITIES, redis_cache: 'bypass' }])
+  t.same([during.status, during.body], [200, { country: 'NI', cities: NI_CITIES, next_cursor: null, redis_cache: 'bypass' }])
   t.equal((await app.inject(write('PUT', 'NI', 'Managua', false))).statusCode, 200)
   const afterPut = await readList(app)
-  t.same(afterPut.body, { country: 'NI', cities: withActive('Managua', false), redis_cache: 'bypass' }, 'the write is seen at once')
+  t.same(afterPut.body, { country: 'NI', cities: withActive('Managua', false), next_cursor: null, redis_cache: 'bypass' }, 'the write is seen at once')
   t.equal((await app.inject(remove('NI', 'Rivas'))).statusCode, 204)
   const afterDelete = await readList(app, 'country=NI&active=false')
-  t.same(afterDelete.body, { country: 'NI', cities: [{ city: 'Granada', active: false }, { city: 'León', active: false }, { city: 'Managua', active: false }, { city: 'Masaya', active: false }], redis_cache: 'bypass' })
+  t.same(afterDelete.body, { country: 'NI', cities: [{ city: 'Granada', active: false }, { city: 'León', active: false }, { city: 'Managua', active: false }, { city: 'Masaya', active: false }], next_cursor: null, redis_cache: 'bypass' })
   const worst = Math.max(during.ms, afterPut.ms, afterDelete.ms)
   t.ok(worst < BOUND_MS, `every answer within ${BOUND_MS} ms (worst ${worst.toFixed(0)} ms)`)
 
   await redisServer.start()
   await until(async () => app.availabilityCache.pendingInvalidations === 0, 'the pending invalidations reach Redis')
   const expected = withActive('Managua', false).slice(0, 4)
-  t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'miss' })
-  t.same((await readList(app)).body, { country: 'NI', cities: expected, redis_cache: 'hit' })
+  t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'miss' })
+  t.same((await readList(app)).body, { country: 'NI', cities: expected, next_cursor: null, redis_cache: 'hit' })
 })
 
 t.test('Redis cut off with its data kept: a list cached before the outage and written during it never comes back', async t => {
@@ -287,7 +288,7 @@ t.test('Redis cut off with its data kept: a list cached before the outage and wr
   await proxy.cut()
   t.equal((await app.inject(write('PUT', 'NI', 'Managua', false))).statusCode, 200)
   t.equal(app.availabilityCache.pendingInvalidations, 1)
-  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Managua', false), redis_cache: 'bypass' })
+  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Managua', false), next_cursor: null, redis_cache: 'bypass' })
 
   await proxy.restore()
   // Read all the time while the client reconnects and the invalidation is retried.
@@ -318,10 +319,10 @@ t.test('Redis pausing writes: the write commits, the list read while its invalid
   t.equal((await app.inject(write('PUT', 'NI', 'Managua', false))).statusCode, 200, 'the write commits')
   t.equal(app.availabilityCache.pendingInvalidations, 1, 'its invalidation waits for Redis')
   const during = await readList(app)
-  t.same(during.body, { country: 'NI', cities: withActive('Managua', false), redis_cache: 'bypass' }, 'the list still in Redis is not served')
+  t.same(during.body, { country: 'NI', cities: withActive('Managua', false), next_cursor: null, redis_cache: 'bypass' }, 'the list still in Redis is not served')
   t.ok(during.ms < BOUND_MS, `within ${BOUND_MS} ms (${during.ms.toFixed(0)} ms)`)
 
   await direct.client('UNPAUSE')
   await until(async () => app.availabilityCache.pendingInvalidations === 0, 'the invalidation reaches Redis after the pause')
-  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Managua', false), redis_cache: 'miss' })
+  t.same((await readList(app)).body, { country: 'NI', cities: withActive('Managua', false), next_cursor: null, redis_cache: 'miss' })
 })

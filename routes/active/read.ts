@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Cities, CitiesQuery } from '../../schemas/cities.ts'
+import { Cities, CITIES_PAGE_DEFAULT, CitiesQuery, type CitiesAnswer } from '../../schemas/cities.ts'
 import { NotModified, readErrors, TaggedHeaders } from '../../schemas/errors.ts'
 import { Availability, LocationQuery } from '../../schemas/location.ts'
 import { sendTagged } from './conditional.ts'
@@ -25,14 +25,21 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'listCities',
       security: [],
       summary: 'A country\'s cities, and whether sales are active in each',
-      description: 'Cached per country like a single location (`redis_cache`); every write to any of its cities invalidates the list before it is acknowledged. A valid country without cities answers an empty list. Conditional like `GET /active`.',
+      description: 'Cached per country like a single location (`redis_cache`); every write to any of its cities invalidates the list before it is acknowledged. A valid country without cities answers an empty list. Paged: at most `limit` cities, and `next_cursor` to pass as `cursor` for the next page (null on the last); a cursor names the city a page ended with, so no city is given twice even when cities come and go between pages. Conditional like `GET /active`, per page.',
       querystring: CitiesQuery,
       response: { 200: { ...Cities, headers: TaggedHeaders }, 304: NotModified, 400: readErrors[400], 500: readErrors[500], 503: readErrors[503] }
     }
   }, async (request, reply) => {
-    const { country, active } = request.query
-    const answer = await fastify.availability.listCities(country, active === undefined ? undefined : active.toLowerCase() === 'true')
-    return sendTagged(request, reply, answer)
+    const { country, active, limit, cursor } = request.query
+    const answer = await fastify.availability.listCities(country, {
+      active: active === undefined ? undefined : active.toLowerCase() === 'true',
+      limit: limit === undefined ? CITIES_PAGE_DEFAULT : Number(limit),
+      cursor
+    })
+    const body = sendTagged(request, reply, answer)
+    if (!Buffer.isBuffer(body)) return body
+    // Encoded once per page (services/city-pages.ts): sent as it is, without the schema's serializer.
+    return reply.type('application/json; charset=utf-8').send(body as unknown as CitiesAnswer)
   })
 }
 

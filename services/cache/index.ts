@@ -1,7 +1,9 @@
-import type { RedisClient } from './redis-client.ts'
 import type { FastifyBaseLogger } from 'fastify'
+import { ReplyError } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 import type { CacheOutcomeName } from '../../schemas/location.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation } from '../availability-store.ts'
+import { createCountryListsKept } from '../country-lists-kept.ts'
 import type { InvalidationRecord } from '../invalidation-records.ts'
 import { locationKey, type LocationId } from '../location.ts'
 import { createInvalidations } from './invalidations.ts'
@@ -64,9 +66,11 @@ export interface AvailabilityCache {
   /**
    * Applies invalidation records (services/cache/record-sync.ts): deletes
    * each entry they name unless it is already as fresh as the change.
-   * Throws when Redis cannot be reached, so the records are tried again.
+   * Resolves with the records Redis refused (an error reply about their
+   * keys), for the sync to try again apart from the others; throws when
+   * Redis cannot be reached, so that all are tried again.
    */
-  applyRecords (records: InvalidationRecord[]): Promise<void>
+  applyRecords (records: InvalidationRecord[]): Promise<InvalidationRecord[]>
   readonly stats: CacheStats
   /** Invalidations that could not reach Redis yet. */
   readonly pendingInvalidations: number
@@ -85,6 +89,20 @@ function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] 
   }
   return [...newest.values()]
 }
+
+/** Records grouped by country: one check of a country's list for all of them. */
+function byCountry (records: InvalidationRecord[]): Map<string, InvalidationRecord[]> {
+  const countries = new Map<string, InvalidationRecord[]>()
+  for (const record of records) {
+    const group = countries.get(record.country)
+    if (group === undefined) countries.set(record.country, [record])
+    else group.push(record)
+  }
+  return countries
+}
+
+// Redis answered with an error about these keys (a script error, a key of the wrong type): other keys may be fine.
+const isRefusal = (error: unknown) => error instanceof ReplyError
 
 /**
  * The cache-aside reads and the invalidations, composed from the pieces in
@@ -170,7 +188,7 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     await Promise.all([
       // The floor too: the lease it guarded is gone, and after a DELETE an older floor would refuse "not found".
       writes.del([location.value, location.stale, location.lease, location.floor]),
-      writes.del([list.value, list.stale, list.lease]),
+      writes.del([list.value, list.stale, list.lease, list.members]),
       localTier === undefined ? undefined : redis.publish(channel, locationKey(id))
     ])
   }))
@@ -205,9 +223,17 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     return result
   }
 
+  const countryLists = createCountryListsKept()
+
   function countryEntry (country: string): CacheEntry<CountryCities> {
     const keys = countryKeys(namespace, country)
     return {
+      // Each city's version beside the list: a record about one city is checked without reading the list.
+      members: list => (list as CountryCities).cities.flatMap(city => [city.key, city.version]),
+      membersKey: keys.members,
+      decode: (cached, fill) => countryLists.decode(country, cached, fill),
+      recall: fill => countryLists.recall(country, fill),
+      remember: (fill, list) => countryLists.remember(country, fill, list as CountryCities),
       name: country,
       valueKey: keys.value,
       keys: () => keys,
@@ -218,26 +244,60 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     }
   }
 
-  async function applyRecord (record: InvalidationRecord): Promise<number> {
+  async function applyToLocation (record: InvalidationRecord): Promise<number> {
     const id = { country: record.country, cityKey: record.cityKey }
-    const wasDeleted = record.deleted ? 1 : 0
     localTier?.forgetOlder(locationKey(id), record.version, record.deleted)
     const location = cacheKeys(namespace, id)
-    const list = countryKeys(namespace, id.country)
-    const [deleted, listDeleted] = await Promise.all([
-      writes.redis.availabilityApplyToLocation(location.value, location.stale, location.lease, location.floor, record.version, wasDeleted, options.leaseMs),
-      writes.redis.availabilityApplyToList(list.value, list.stale, list.lease, record.cityKey, record.version, wasDeleted)
-    ])
+    const deleted = await writes.redis.availabilityApplyToLocation(
+      location.value, location.stale, location.lease, location.floor, record.version, record.deleted ? 1 : 0, options.leaseMs
+    )
     // An entry older than the change was cached: a flight that may have read as old is joined by nobody from
     // now on. A floor alone ends none: after an API write (the common case) the flight in progress read the
     // write, and ending it would cost every instance a second MySQL read; after a change in SQL, a reader
     // that joins a flight older than it answers what that flight read, once (its fill is refused).
     if (deleted > 0) reads.end(locationKey(id))
-    if (listDeleted > 0) reads.end(id.country)
     // A record counts as applied only once what it wrote would outlive a failover; until then the sync tries it
     // again. Always waited for: a retry finds the deletes done already, and must still confirm them.
-    await Promise.all([writes.replicated(location.value), writes.replicated(list.value)])
-    return deleted + listDeleted
+    await writes.replicated(location.value)
+    return deleted
+  }
+
+  /** One script for all of a country's records: each city is one hash lookup, whatever the size of the list. */
+  async function applyToList (country: string, records: InvalidationRecord[]): Promise<number> {
+    const list = countryKeys(namespace, country)
+    const changes = records.flatMap(record => [record.cityKey, record.version, record.deleted ? 1 : 0])
+    const deleted = await writes.redis.availabilityApplyToMembers(list.value, list.stale, list.lease, list.members, ...changes)
+    if (deleted > 0) reads.end(country)
+    await writes.replicated(list.value)
+    return deleted
+  }
+
+  /**
+   * Every record's scripts are sent at once, so auto-pipelining makes them one pipeline per pass
+   * (one per node with a Cluster). Returns the records whose keys Redis refused.
+   */
+  async function applyNewest (records: InvalidationRecord[]): Promise<InvalidationRecord[]> {
+    const newest = newestByLocation(records)
+    const countries = [...byCountry(newest)]
+    const applying = [
+      ...newest.map(record => ({ records: [record], done: applyToLocation(record) })),
+      ...countries.map(([country, group]) => ({ records: group, done: applyToList(country, group) }))
+    ]
+    const outcomes = await Promise.allSettled(applying.map(({ done }) => done))
+    const refused = new Set<string>()
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') {
+        stats.records.deleted += outcome.value
+        continue
+      }
+      if (!isRefusal(outcome.reason)) throw outcome.reason
+      options.log.warn({ err: outcome.reason }, 'Redis refused an invalidation record\'s keys; trying it again apart from the others')
+      for (const record of (applying[index] as { records: InvalidationRecord[] }).records) {
+        refused.add(locationKey({ country: record.country, cityKey: record.cityKey }))
+      }
+    }
+    // Older records of a refused location go with it: they are applied by its newest one.
+    return records.filter(record => refused.has(locationKey({ country: record.country, cityKey: record.cityKey })))
   }
 
   return {
@@ -263,9 +323,9 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     },
 
     async applyRecords (records) {
-      const removed = await timed('applying invalidation records', () => Promise.all(newestByLocation(records).map(applyRecord)))
-      stats.records.applied += records.length
-      for (const count of removed) stats.records.deleted += count
+      const refused = await timed('applying invalidation records', () => applyNewest(records))
+      stats.records.applied += records.length - refused.length
+      return refused
     },
 
     stats,

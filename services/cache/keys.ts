@@ -10,6 +10,11 @@ export interface CacheKeys {
   lease: string
   /** The oldest version a fill may store, set for a short while by an applied record (services/cache/record-scripts.ts). */
   floor: string
+  /**
+   * An entry made of members (a country's list): a hash of each member's version, written with
+   * the value, so that a record about one member is checked in O(1) (services/cache/record-scripts.ts).
+   */
+  members?: string
 }
 
 /**
@@ -33,12 +38,13 @@ function keyPrefix (namespace: string, id: LocationId): string {
 }
 
 /**
- * A country's list of cities: `<namespace>:v1:{<COUNTRY>}:cities:value|stale|lease|floor`, the same
- * roles as a location's keys (no record sets a list's floor: they delete its lease). Its hash tag holds no colon, so it is never a location's.
+ * A country's list of cities: `<namespace>:v1:{<COUNTRY>}:cities:value|stale|lease|floor|members`, the same
+ * roles as a location's keys (no record sets a list's floor: they delete its lease), and the versions
+ * of the cities the value holds. Its hash tag holds no colon, so it is never a location's.
  */
-export function countryKeys (namespace: string, country: string): CacheKeys {
+export function countryKeys (namespace: string, country: string): Required<CacheKeys> {
   const prefix = `${namespace}:${KEY_VERSION}:{${country}}:cities`
-  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease`, floor: `${prefix}:floor` }
+  return { value: `${prefix}:value`, stale: `${prefix}:stale`, lease: `${prefix}:lease`, floor: `${prefix}:floor`, members: `${prefix}:members` }
 }
 
 /** The pub/sub channel on which every instance of a namespace announces its invalidations to the others' local tiers. */

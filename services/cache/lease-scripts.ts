@@ -36,7 +36,7 @@ return {'wait', stale}
  * kept ms (no stale copy when they are equal), the value's version (-1 for
  * "not found"). Returns 1 when stored.
  */
-const FILL = `
+const FILL_CHECKS = `
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return 0
 end
@@ -56,6 +56,24 @@ else
   redis.call('DEL', KEYS[2])
 end
 redis.call('DEL', KEYS[3])
+`
+const FILL = FILL_CHECKS + 'return 1'
+
+/**
+ * The same for an entry made of members (a country's list), with KEYS[5] the hash of their
+ * versions, replaced as a whole: ARGV from 6 on are member, version pairs. Its field '' names
+ * this fill (its token), so a reader that decoded this value already need not read it again
+ * (services/cache/read-through.ts). It expires with the value: a name outliving its value
+ * would serve that value past its TTL. HSET takes the pairs in chunks: Lua's unpack cannot
+ * spread thousands of arguments at once.
+ */
+const FILL_WITH_MEMBERS = FILL_CHECKS + `
+redis.call('DEL', KEYS[5])
+redis.call('HSET', KEYS[5], '', ARGV[1])
+for first = 6, #ARGV, 1000 do
+  redis.call('HSET', KEYS[5], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+end
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
 return 1
 `
 
@@ -73,6 +91,10 @@ declare module 'ioredis' {
     availabilityFill (
       valueKey: string, staleKey: string, leaseKey: string, floorKey: string, token: string, value: string, freshMs: number, keepMs: number, version: number
     ): Result<number, Context>
+    availabilityFillWithMembers (
+      valueKey: string, staleKey: string, leaseKey: string, floorKey: string, membersKey: string,
+      token: string, value: string, freshMs: number, keepMs: number, version: number, ...memberVersions: Array<string | number>
+    ): Result<number, Context>
     availabilityRelease (leaseKey: string, token: string): Result<number, Context>
   }
 }
@@ -80,5 +102,6 @@ declare module 'ioredis' {
 export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityRead', { numberOfKeys: 3, lua: READ })
   redis.defineCommand('availabilityFill', { numberOfKeys: 4, lua: FILL })
+  redis.defineCommand('availabilityFillWithMembers', { numberOfKeys: 5, lua: FILL_WITH_MEMBERS })
   redis.defineCommand('availabilityRelease', { numberOfKeys: 1, lua: RELEASE })
 }

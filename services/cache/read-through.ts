@@ -21,7 +21,26 @@ export interface CacheEntry<T> {
   version: (value: T | undefined) => number
   /** Whether a write to it is still owed to Redis: then nothing read from MySQL may be cached. */
   isPending: () => boolean
+  /**
+   * For an entry made of members (its keys name a members hash): member, version pairs, stored
+   * with the value so that a record about one member is checked without reading the value.
+   */
+  members?: (value: T | undefined) => Array<string | number>
+  /** The members hash alone, for the hot path: it also names the fill that wrote the value (FILL_FIELD). */
+  membersKey?: string
+  /**
+   * Turns a cached value back into T (JSON by default). `fill` names the fill that wrote it, when
+   * known: an entry may keep what it decoded under that name, and `recall` it.
+   */
+  decode?: (cached: string, fill: string | undefined) => T | undefined
+  /** What was decoded from, or filled by, that fill if still kept: a hit then reads no value. */
+  recall?: (fill: string) => T | undefined
+  /** Called with what this process filled, under its fill's name. */
+  remember?: (fill: string, value: T | undefined) => void
 }
+
+/** The field of a members hash that names the fill which wrote it and its value; no member is named ''. */
+export const FILL_FIELD = ''
 
 export interface EntryRead<T> {
   value: T | undefined
@@ -54,7 +73,9 @@ const LEASE_POLL_MS = 5
 const HOT_PATH_SAMPLE = 16
 
 // Entries hold JSON null for "not found".
-const parseEntry = <T>(value: string): T | undefined => JSON.parse(value) ?? undefined
+const parseJson = <T>(value: string): T | undefined => JSON.parse(value) ?? undefined
+const parseEntry = <T>(entry: CacheEntry<T>, value: string, fill?: string): T | undefined =>
+  entry.decode === undefined ? parseJson<T>(value) : entry.decode(value, fill)
 
 /**
  * The lease-checked cache-aside read of one entry: a plain GET of its
@@ -82,7 +103,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
       value = await entry.load()
     } catch (error) {
       redis.availabilityRelease(keys.lease, token).catch(() => {})
-      if (isDatabaseUnavailable(error) && staleValue !== null) return { value: parseEntry<T>(staleValue), outcome: 'stale' }
+      if (isDatabaseUnavailable(error) && staleValue !== null) return { value: parseEntry(entry, staleValue), outcome: 'stale' }
       throw error
     }
     await options.afterDatabaseRead?.(entry.name)
@@ -91,10 +112,19 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
       const [fresh, keep] = value === undefined ? [options.negativeMs, options.negativeMs] : [options.freshMs, options.keepMs]
       const started = performance.now()
       try {
-        const stored = await redis.availabilityFill(keys.value, keys.stale, keys.lease, keys.floor, token, JSON.stringify(value ?? null), fresh, keep, entry.version(value))
+        const encoded = JSON.stringify(value ?? null)
+        const stored = keys.members === undefined || entry.members === undefined
+          ? await redis.availabilityFill(keys.value, keys.stale, keys.lease, keys.floor, token, encoded, fresh, keep, entry.version(value))
+          : await redis.availabilityFillWithMembers(
+            keys.value, keys.stale, keys.lease, keys.floor, keys.members, token, encoded, fresh, keep, entry.version(value), ...entry.members(value)
+          )
         health.answered(started)
-        if (stored === 1) fills.stored++
-        else fills.refused++
+        if (stored === 1) {
+          fills.stored++
+          entry.remember?.(token, value)
+        } else {
+          fills.refused++
+        }
       } catch (error) {
         health.failed(started, error, 'filling the cache')
       }
@@ -118,7 +148,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
         return await fromDatabase(entry)
       }
       const [state, value] = reply
-      if (state === 'hit') return { value: parseEntry<T>(value as string), outcome: 'hit' }
+      if (state === 'hit') return { value: parseEntry(entry, value as string), outcome: 'hit' }
       if (state === 'lease') return await fill(entry, keys, token, value)
       // Another reader, maybe in another process, is filling this key: wait for its fill, but no
       // longer than a lease of ours would last (another instance's may be longer), then read MySQL.
@@ -135,7 +165,18 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
       let value: string | null
       // The hot path times one GET in HOT_PATH_SAMPLE: a timing per hit costs more than it tells.
       const started = (++hotPathReads % HOT_PATH_SAMPLE === 0) ? performance.now() : Number.NaN
+      let fill: string | undefined
       try {
+        // A big entry this process has decoded already costs one small read, not the whole value. The fill's
+        // name is read first: the value read after it is that fill's or a newer one, never an older one.
+        if (entry.membersKey !== undefined && entry.recall !== undefined) {
+          fill = await redis.hget(entry.membersKey, FILL_FIELD) ?? undefined
+          const kept = fill === undefined ? undefined : entry.recall(fill)
+          if (kept !== undefined) {
+            health.answered(started)
+            return { value: kept, outcome: 'hit' }
+          }
+        }
         value = await redis.get(entry.valueKey)
         health.answered(started)
       } catch (error) {
@@ -143,7 +184,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
         return await join(entry, fromDatabase)
       }
       // Every write deletes the value before it is acknowledged, so a value found is current.
-      if (value !== null) return { value: parseEntry(value), outcome: 'hit' }
+      if (value !== null) return { value: parseEntry(entry, value, fill), outcome: 'hit' }
       return await join(entry, afterMiss)
     },
 

@@ -9,6 +9,7 @@ import type { RedisClient } from './redis-client.ts'
 // API deleted nothing when it committed): for a location, the record sets the floor, which the
 // fill checks (services/cache/lease-scripts.ts), and leaves the lease to its holder, whose read
 // is most often the change itself, after an API write; a list's record deletes its lease.
+// Neither script reads the value's contents: each costs the same whatever the entry's size.
 
 /**
  * A location's entry: KEYS value, stale, lease, floor; ARGV version, deleted ('1' or '0'), floor
@@ -34,21 +35,27 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 `
 
 /**
- * A country's list: KEYS value, stale, lease; ARGV city key, version, deleted. The list is
- * current if it holds the city at that version or later, or, after a delete, does not hold it.
+ * An entry made of members (a country's list): KEYS value, stale, lease, members (the hash of the
+ * versions the value holds, written with it by the fill); ARGV member, version, deleted, for each
+ * member a record names. The value is current if it holds each member at that version or later,
+ * or, after a delete, does not hold it: one HGET a member, whatever the size of the list. A value
+ * without its hash (written before it existed) holds nothing the check can see, and is deleted.
  */
-const APPLY_TO_LIST = `
-local value = redis.call('GET', KEYS[1])
-if value then
-  local current = ARGV[3] == '1'
-  for _, city in ipairs(cjson.decode(value).cities) do
-    if city.key == ARGV[1] then
-      current = tonumber(city.version) >= tonumber(ARGV[2])
-      break
+const APPLY_TO_MEMBERS = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local current = true
+  for i = 1, #ARGV, 3 do
+    local held = redis.call('HGET', KEYS[4], ARGV[i])
+    if held then
+      current = tonumber(held) >= tonumber(ARGV[i + 1])
+    else
+      current = ARGV[i + 2] == '1'
     end
+    if not current then break end
   end
   if current then return 0 end
 end
+redis.call('DEL', KEYS[4])
 return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 `
 
@@ -57,11 +64,13 @@ declare module 'ioredis' {
     availabilityApplyToLocation (
       valueKey: string, staleKey: string, leaseKey: string, floorKey: string, version: number, deleted: 0 | 1, floorMs: number
     ): Result<number, Context>
-    availabilityApplyToList (valueKey: string, staleKey: string, leaseKey: string, cityKey: string, version: number, deleted: 0 | 1): Result<number, Context>
+    availabilityApplyToMembers (
+      valueKey: string, staleKey: string, leaseKey: string, membersKey: string, ...memberChanges: Array<string | number>
+    ): Result<number, Context>
   }
 }
 
 export function defineRecordScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityApplyToLocation', { numberOfKeys: 4, lua: APPLY_TO_LOCATION })
-  redis.defineCommand('availabilityApplyToList', { numberOfKeys: 3, lua: APPLY_TO_LIST })
+  redis.defineCommand('availabilityApplyToMembers', { numberOfKeys: 4, lua: APPLY_TO_MEMBERS })
 }

@@ -16,7 +16,7 @@ export interface RecordSync {
   syncNow (): Promise<void>
   /** The largest record id applied so far (0 before the first pass). */
   readonly appliedUpTo: number
-  /** Ids skipped below it that are still looked for: open transactions, or rolled-back ones. */
+  /** Ids skipped below it that are still looked for: open transactions, rolled-back ones, or records Redis refused. */
   readonly awaited: number
   /** Stops the timer and waits for a pass under way. */
   close (): Promise<void>
@@ -46,11 +46,15 @@ const PURGE_MARGIN_SECONDS = 60
  * It reads records by id. Ids are handed out when a transaction inserts,
  * not when it commits, so a record may appear below the newest id already
  * seen: the skipped ids are looked for again until they appear or
- * the gap wait (60 s) has passed. Nothing advances until Redis has applied it.
+ * the gap wait (60 s) has passed. Nothing advances until Redis has applied
+ * it, or has refused it (an error reply about its keys, not an outage): a
+ * refused record is then tried again like a skipped id, so it never holds
+ * back the records after it.
  */
 export function createRecordSync (
   records: InvalidationRecordStore,
-  apply: (records: InvalidationRecord[]) => Promise<void>,
+  /** Resolves with the records Redis refused; rejects when it could not be reached. */
+  apply: (records: InvalidationRecord[]) => Promise<InvalidationRecord[]>,
   options: RecordSyncOptions
 ): RecordSync {
   const gapWaitMs = options.gapWaitMs ?? GAP_WAIT_MS
@@ -63,21 +67,31 @@ export function createRecordSync (
   // Passes run one after another: a caller always gets a pass that starts after its call.
   let queue: Promise<void> = Promise.resolve()
 
+  /** A record Redis refused is looked for again like a skipped id: it holds back no other, and is given up after the gap wait. */
+  function awaitRefused (refused: InvalidationRecord[], now: number): void {
+    for (const record of refused) if (!gaps.has(record.id)) gaps.set(record.id, now)
+  }
+
   async function applyGaps (): Promise<void> {
     if (gaps.size === 0) return
     const now = Date.now()
     const found = await records.withIds([...gaps.keys()])
-    if (found.length > 0) await apply(found)
-    for (const record of found) gaps.delete(record.id)
-    for (const [id, since] of gaps) if (now - since >= gapWaitMs) gaps.delete(id)
+    const refused = found.length > 0 ? new Set((await apply(found)).map(record => record.id)) : new Set<number>()
+    for (const record of found) if (!refused.has(record.id)) gaps.delete(record.id)
+    for (const [id, since] of gaps) {
+      if (now - since < gapWaitMs) continue
+      gaps.delete(id)
+      if (refused.has(id)) options.log.error({ record: id }, 'Redis refused an invalidation record for the whole gap wait; given up (its keys expire with their TTL)')
+    }
   }
 
   async function applyNew (from: number): Promise<number> {
     let upTo = from
     for (;;) {
       const batch = await records.after(upTo, BATCH)
-      if (batch.length > 0) await apply(batch)
+      const refused = batch.length > 0 ? await apply(batch) : []
       const now = Date.now()
+      awaitRefused(refused, now)
       for (const record of batch) {
         for (let id = upTo + 1; id < record.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
         upTo = record.id
