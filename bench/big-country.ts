@@ -1,4 +1,4 @@
-// Measures what a country of 5,000 cities does to the service (issue 16, findings 3 and 4):
+// Measures what a country of 5,000 cities does to the service:
 // the record sync's lag while PUTs land there and a client reads its list, Redis PING latency
 // from another connection meanwhile, and /active hit latency and the server's RSS while 32
 // clients read the list. The server runs as its own process, as `npm start` runs it.

@@ -108,7 +108,7 @@ export function formatReport (report: BenchReport): string {
     'miss storm (MySQL statements counted server-wide):',
     ...storms,
     '',
-    'targets (issue 11):',
+    'targets:',
     ...report.targets.map(({ target, measured, met }) => `  ${met ? 'met    ' : 'NOT MET'}  ${target}: ${measured}`),
     '',
     'notes:',

@@ -9,7 +9,7 @@ import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { until } from './support/until.ts'
 
-// A country of 5,000 cities (issue 16, findings 3 and 4): invalidating one of them costs what it
+// A country of 5,000 cities: invalidating one of them costs what it
 // costs in a small country, and reading its list cannot starve the other readers.
 
 t.setTimeout(240_000)

@@ -19,7 +19,7 @@ import { until } from './support/until.ts'
 t.setTimeout(120_000)
 
 const INTERVAL_MS = 1000
-// The bound: the sync interval plus a second.
+// The promised bound: the sync interval plus a second.
 const BOUND_MS = INTERVAL_MS + 1000
 
 /** Instances sharing one database and one key namespace, as replicas do; each override applies to one instance. */
