@@ -17,6 +17,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 # What tsconfig.build.json compiles (test/dockerfile.test.ts checks the two lists agree).
 COPY tsconfig.json tsconfig.build.json ./
 COPY *.ts ./
+COPY config config
+COPY domain domain
 COPY logging logging
 COPY metrics metrics
 COPY plugins plugins

@@ -1,6 +1,37 @@
 import neostandard from 'neostandard'
 
-export default neostandard({
-  ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**']
+// Dependencies point down: app.ts -> routes -> plugins -> services, db, logging, metrics -> config, schemas -> domain.
+// A module below the plugins takes plain settings, never a plugin's types; the domain imports nothing of ours.
+const upward = (message, ...folders) => ({
+  'no-restricted-imports': ['error', {
+    patterns: [{ group: folders.flatMap(folder => [`**/${folder}/**`, `**/${folder}.ts`]), message }]
+  }]
 })
+
+export default [
+  ...neostandard({
+    ts: true,
+    ignores: ['dist/**', 'coverage/**', '.tap/**']
+  }),
+  {
+    files: ['domain/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['../**'], message: 'domain/ is the leaf: it imports nothing of ours outside domain/.' }]
+      }]
+    }
+  },
+  {
+    files: ['config/**', 'schemas/**'],
+    rules: upward('config/ and schemas/ sit below everything but domain/: take what you need as a parameter.',
+      'app', 'routes', 'plugins', 'services', 'db', 'logging', 'metrics')
+  },
+  {
+    files: ['services/**', 'db/**', 'logging/**', 'metrics/**'],
+    rules: upward('Modules below the plugins take plain settings, never a plugin or a route.', 'app', 'routes', 'plugins')
+  },
+  {
+    files: ['plugins/**'],
+    rules: upward('Plugins never import routes: routes register on what plugins decorate.', 'app', 'routes')
+  }
+]

@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp, shutdownGraceMs } from './app.ts'
 import { TriggerCreationRefused } from './db/migrate.ts'
 import { DatabaseUnreachable } from './db/unreachable.ts'
-import { readConfig, type Config } from './plugins/config.ts'
+import { readConfig, type Config } from './config/read-config.ts'
 
 function configOrExit (): Config {
   try {

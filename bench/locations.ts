@@ -1,6 +1,6 @@
 import { demoLocations } from '../db/demo-data.ts'
 import { cacheKeys } from '../services/cache/index.ts'
-import { locationId } from '../services/location.ts'
+import { locationId } from '../domain/location.ts'
 
 export interface BenchLocation {
   country: string

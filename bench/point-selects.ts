@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise'
-import { locationId } from '../services/location.ts'
+import { locationId } from '../domain/location.ts'
 import { infrastructure } from './infrastructure.ts'
 import type { BenchLocation } from './locations.ts'
 

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'mysql2'
-import type { Config } from '../plugins/config.ts'
+import type { Config } from '../config/read-config.ts'
 
 /** MySQL connection settings shared by the pool, migrations and the seed script. */
 export function connectionSettings (config: Config): ConnectionOptions {

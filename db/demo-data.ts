@@ -1,8 +1,8 @@
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise'
-import type { Config } from '../plugins/config.ts'
+import type { Config } from '../config/read-config.ts'
 import { connectionSettings } from './connection-settings.ts'
-import { capitals } from '../services/countries.ts'
-import { cityKey, displayCity } from '../services/location.ts'
+import { capitals } from '../domain/countries.ts'
+import { cityKey, displayCity } from '../domain/location.ts'
 
 interface DemoLocation {
   country: string

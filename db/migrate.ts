@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import mysql, { type RowDataPacket } from 'mysql2/promise'
 import Postgrator from 'postgrator'
-import type { Config } from '../plugins/config.ts'
+import type { Config } from '../config/read-config.ts'
 import { connectionSettings } from './connection-settings.ts'
 import { explainUnreachable } from './unreachable.ts'
 

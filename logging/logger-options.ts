@@ -1,5 +1,5 @@
 import type { FastifyServerOptions } from 'fastify'
-import type { Config } from '../plugins/config.ts'
+import type { Config } from '../config/read-config.ts'
 
 /** JSON logs (pino) everywhere, pretty ones only for a developer watching a terminal. */
 export function loggerOptions (config: Config, terminal: boolean): FastifyServerOptions['logger'] {

@@ -2,7 +2,7 @@ import bearerAuth from '@fastify/bearer-auth'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createOperatorLookup } from './operator-tokens.ts'
+import { createOperatorLookup } from '../config/operator-tokens.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../services/cache/redis-client.ts'
-import type { Config } from './config.ts'
+import type { Config } from '../config/read-config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,7 +35,7 @@ interface Connections {
  * offline queue and a short command timeout, so a request never waits for
  * a Redis that is gone, and reconnects with backoff in the background.
  * With the local tier on, a second connection subscribes to invalidations;
- * the configuration refuses the tier with a Cluster (plugins/redis-topology.ts).
+ * the configuration refuses the tier with a Cluster (config/redis-topology.ts).
  */
 function connect (config: Config): Connections {
   const { REDIS_TOPOLOGY: topology } = config
@@ -88,7 +88,7 @@ function forWrites (client: RedisClient, config: Config): RedisClient {
 }
 
 /**
- * Decorates the instance with the cache's Redis client (plugins/redis-topology.ts
+ * Decorates the instance with the cache's Redis client (config/redis-topology.ts
  * says which topology), and the local tier's subscriber.
  *
  * Not @fastify/redis: its registration waits for the first `ready` event, so

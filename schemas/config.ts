@@ -41,7 +41,7 @@ export const EnvironmentSchema = Type.Object({
   REDIS_PASSWORD: Type.Optional(Type.String()),
   REDIS_DB: Type.Integer({ minimum: 0, default: 0 }),
   REDIS_TIMEOUT_MS: Milliseconds(250),
-  // Another topology instead of the single REDIS_LOCATION:REDIS_PORT (plugins/redis-topology.ts reads them).
+  // Another topology instead of the single REDIS_LOCATION:REDIS_PORT (config/redis-topology.ts reads them).
   REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'Redis Cluster seed nodes, `host:port` comma-separated' })),
   REDIS_SENTINELS: Type.Optional(Type.String({ description: 'Sentinels watching the Redis primary, `host:port` comma-separated' })),
   REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'The primary\'s name in the Sentinels\' configuration' })),

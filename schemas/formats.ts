@@ -1,5 +1,5 @@
-import { isAssignedCountryCode } from '../services/countries.ts'
-import { lookAlikeProblem } from '../services/look-alike-names.ts'
+import { isAssignedCountryCode } from '../domain/countries.ts'
+import { lookAlikeProblem } from '../domain/look-alike-names.ts'
 
 export const COUNTRY_CODE_FORMAT = 'iso-3166-1-alpha-2'
 export const CITY_NAME_FORMAT = 'city-name'
@@ -26,7 +26,7 @@ export function cityNameProblem (value: string): string | undefined {
   return CITY_NAME.test(name) ? foldedCityProblem(name) : undefined
 }
 
-// A name is checked as it is folded and stored (services/location.ts): fullwidth and mathematical letters as plain ones.
+// A name is checked as it is folded and stored (domain/location.ts): fullwidth and mathematical letters as plain ones.
 export function isCityName (value: string): boolean {
   const name = value.normalize('NFKC')
   return CITY_NAME.test(name) && foldedCityProblem(name) === undefined

@@ -1,5 +1,5 @@
 import { migrate } from '../db/migrate.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 
 const config = readConfig(process.env)
 const version = await migrate(config)

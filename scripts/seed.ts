@@ -1,6 +1,6 @@
 import { loadDemoData } from '../db/demo-data.ts'
 import { migrate } from '../db/migrate.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 
 const config = readConfig(process.env)
 await migrate(config)

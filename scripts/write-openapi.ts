@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildApp } from '../app.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { openApiJson } from './openapi-json.ts'
 
 // The document depends on the code only, but building the app needs its servers: the defaults (or your env) are used.

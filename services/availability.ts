@@ -6,7 +6,7 @@ import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from '.
 import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
 import type { HistoryStore } from './location-history.ts'
-import { displayCity, locationId, type LocationId } from './location.ts'
+import { displayCity, locationId, type LocationId } from '../domain/location.ts'
 
 export type { Writer } from './availability-store.ts'
 

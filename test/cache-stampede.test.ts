@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { cacheKeys } from '../services/cache/index.ts'
-import { locationId } from '../services/location.ts'
+import { locationId } from '../domain/location.ts'
 import { AUTH, build } from './helper.ts'
 
 const get = (city: string) => ({ method: 'GET' as const, url: `/active?country=NI&city=${city}` })

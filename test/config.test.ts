@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { loggerOptions } from '../logging/logger-options.ts'
 import { AUTH, build } from './helper.ts'
 

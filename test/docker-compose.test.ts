@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { HTTP_TIMEOUTS, shutdownGraceMs } from '../app.ts'
-import type { Config } from '../plugins/config.ts'
+import type { Config } from '../config/read-config.ts'
 import { EnvironmentSchema } from '../schemas/config.ts'
 import {
   ROOT, healthcheck, interpolate, rawEnvironment, readCompose, readComposeText, readDockerfile, referencedVariables,
@@ -36,7 +36,7 @@ const exampleVariables: Record<string, string> = Object.fromEntries(
     .map(([, key, value]) => [key, value])
 )
 
-/** .env.example once its placeholder token is replaced, as production requires (plugins/operator-tokens.ts). */
+/** .env.example once its placeholder token is replaced, as production requires (config/operator-tokens.ts). */
 const completedExample = { ...exampleVariables, API_TOKENS: 'an-operator-token-made-by-openssl-rand' }
 
 function publishedPorts (service: ComposeService): number[] {

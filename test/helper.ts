@@ -4,11 +4,11 @@ import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { deleteCacheNamespace } from '../services/cache/index.ts'
 import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
-// Long enough for production (plugins/operator-tokens.ts), so a test may build the app with NODE_ENV=production.
+// Long enough for production (config/operator-tokens.ts), so a test may build the app with NODE_ENV=production.
 export const TOKEN = 'test-token-primary-0123456789abcdef'
 export const SECOND_TOKEN = 'test-token-rotated-0123456789abcdef'
 export const AUTH = { authorization: `Bearer ${TOKEN}` }

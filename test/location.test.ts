@@ -1,5 +1,5 @@
 import t from 'tap'
-import { cityKey, displayCity, locationId } from '../services/location.ts'
+import { cityKey, displayCity, locationId } from '../domain/location.ts'
 
 t.test('every spelling of a city folds to one key', async t => {
   const same: string[][] = [

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { buildApp } from '../app.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 
 interface LogLine {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CityName, CountryCode } from '../schemas/location.ts'
-import { KNOWN_SCRIPTS, knownToEngine, lookAlikeProblem } from '../services/look-alike-names.ts'
+import { KNOWN_SCRIPTS, knownToEngine, lookAlikeProblem } from '../domain/look-alike-names.ts'
 import { AUTH, build } from './helper.ts'
 
 const query = (city: string) => `/active?country=NI&city=${encodeURIComponent(city)}`

@@ -5,7 +5,7 @@ import t from 'tap'
 import mysql from 'mysql2/promise'
 import { buildApp } from '../app.ts'
 import { explainRefusal, migrate } from '../db/migrate.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { cleanUp, isolatedEnv } from './helper.ts'
 
 const run = promisify(execFile)

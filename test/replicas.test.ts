@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
-import { readConfig } from '../plugins/config.ts'
+import { readConfig } from '../config/read-config.ts'
 import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 
 // Several replicas of the service behind a load balancer: instances that share one MySQL

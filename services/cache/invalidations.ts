@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis-client.ts'
-import { locationKey, type LocationId } from '../location.ts'
+import { locationKey, type LocationId } from '../../domain/location.ts'
 
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 2000

@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis'
 import type { RedisClient } from './redis-client.ts'
-import type { LocationId } from '../location.ts'
+import type { LocationId } from '../../domain/location.ts'
 
 const KEY_VERSION = 'v1'
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { locationId } from '../../services/location.ts'
+import { locationId } from '../../domain/location.ts'
 import { directSql } from './direct-sql.ts'
 import { runReadersWriters, sendWithFetch, type LoadResult, type Send } from './stale-read-check.ts'
 import { until } from './until.ts'
