@@ -5,7 +5,7 @@ import { createRolledBackRetry, type RolledBackRetryStats } from './database/rol
 import type { StatementRunner } from './database/statement-runner.ts'
 import { locationKey, type LocationId } from '../domain/location.ts'
 
-/** A location as MySQL holds it: with the version every change raises (db/migrations/003, 009). */
+/** A location as MySQL holds it: with the version every change raises (db/migrations/003, 009, 017, 019). */
 export interface StoredLocation extends LocationData {
   version: number
 }
@@ -55,7 +55,7 @@ export interface AvailabilityStore {
 }
 
 export interface AvailabilityStoreOptions {
-  /** The write budget (DATABASE_WRITE_TIMEOUT_MS): retries of a rolled back write stay within it. */
+  /** The write budget (DATABASE_WRITE_TIMEOUT_MS): a rolled back write is sent again only while another attempt as long as the last still fits in it; each attempt has its own statement budget, so a retry that then meets a lock wait may outlast it. */
   writeBudgetMs: number
 }
 

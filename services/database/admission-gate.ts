@@ -124,8 +124,7 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     return new DatabaseUnavailableError(message, { retryAfterSeconds })
   }
 
-  function takeSlot (enqueuedAt: number): Slot {
-    const started = Date.now()
+  function takeSlot (enqueuedAt: number, started = Date.now()): Slot {
     const key = ++slotNumber
     running.set(key, started)
     return {
@@ -177,7 +176,7 @@ export function createAdmissionGate (slots: number): AdmissionGate {
     enter (deadline, { patient = false, requests = one } = {}) {
       if (closed) return Promise.reject(closing())
       const now = Date.now()
-      if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now))
+      if (running.size < slots && queue.length === 0) return Promise.resolve(takeSlot(now, now))
       const prospects = outlook(now)
       if (!patient && now + expectedMs(queue.length, prospects) > deadline) {
         return Promise.reject(refusal('wait_estimate', deadline - now, prospects, requests))
