@@ -4,7 +4,7 @@ import { countries } from 'countries-list'
  * ISO 3166-1 alpha-2 codes that ISO has assigned. countries-list also
  * carries user-assigned codes (XK for Kosovo), which are not.
  */
-export const assignedCountryCodes: ReadonlySet<string> = new Set(
+const assignedCountryCodes: ReadonlySet<string> = new Set(
   Object.entries(countries)
     .filter(([, country]) => !('userAssigned' in country && country.userAssigned))
     .map(([code]) => code)

@@ -37,6 +37,9 @@ interface Connections {
  * With the local tier on, a second connection subscribes to invalidations;
  * the configuration refuses the tier with a Cluster (config/redis-topology.ts).
  */
+/** How long a connection, a slot map, a Sentinel's answer or QUIT may take: longer than a command, and a second at least. */
+const slowStepMs = (config: Config) => Math.max(config.REDIS_TIMEOUT_MS * 4, 1000)
+
 function connect (config: Config): Connections {
   const { REDIS_TOPOLOGY: topology } = config
   const perConnection: RedisOptions = {
@@ -45,7 +48,7 @@ function connect (config: Config): Connections {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     commandTimeout: config.REDIS_TIMEOUT_MS,
-    connectTimeout: Math.max(config.REDIS_TIMEOUT_MS * 4, 1000)
+    connectTimeout: slowStepMs(config)
   }
   if (topology.kind === 'cluster') {
     const client = new Cluster(topology.seeds, {
@@ -58,7 +61,7 @@ function connect (config: Config): Connections {
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
       slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
-      slotsRefreshTimeout: Math.max(config.REDIS_TIMEOUT_MS * 4, 1000),
+      slotsRefreshTimeout: slowStepMs(config),
       clusterRetryStrategy: reconnectDelay,
       redisOptions: perConnection
     })
@@ -71,7 +74,7 @@ function connect (config: Config): Connections {
         name: topology.name,
         // Sentinels announce a new primary: reconnect to it at once rather than at the next failed command.
         failoverDetector: true,
-        sentinelCommandTimeout: config.REDIS_TIMEOUT_MS * 4,
+        sentinelCommandTimeout: slowStepMs(config),
         sentinelRetryStrategy: reconnectDelay
       }
   const client = new Redis({ ...perConnection, ...where, db: config.REDIS_DB, enableOfflineQueue: false, retryStrategy: reconnectDelay })
@@ -136,7 +139,7 @@ export default fp(async function redis (fastify) {
     // nor wait long for a node that does not answer (a Cluster's QUIT goes to every node it knows).
     // disconnect() after QUIT as well: only it closes the Sentinel client's failover detector, whose
     // subscriptions to the Sentinels would otherwise keep reconnecting, and the process alive.
-    const quitWithin = Math.max(config.REDIS_TIMEOUT_MS * 4, 1000)
+    const quitWithin = slowStepMs(config)
     await Promise.all([client, ownWrites, subscriber].map(async connection => {
       if (connection === null) return
       await Promise.race([connection.quit().catch(() => {}), sleep(quitWithin, undefined, { ref: false })])

@@ -9,7 +9,7 @@ const opaque = (tag: string) => tag.startsWith('W/') ? tag.slice(2) : tag
  * adds `no-cache` to every request that sets If-None-Match itself (the `fresh` package, which lets
  * it force a 200, would then never answer such a client 304).
  */
-export function ifNoneMatchHolds (header: string | undefined, etag: string): boolean {
+function ifNoneMatchHolds (header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
   if (header.trim() === '*') return true
   const wanted = opaque(etag)

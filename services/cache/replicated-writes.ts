@@ -18,7 +18,7 @@ export interface ReplicatedWrites {
   replicated (key: string): Promise<void>
 }
 
-export class NotReplicated extends Error {
+class NotReplicated extends Error {
   name = 'NotReplicated'
 }
 
