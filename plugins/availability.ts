@@ -3,10 +3,10 @@ import {
   createAvailabilityCache, createLocalTier, createRecordSync, invalidationChannel,
   type AvailabilityCache, type CacheOptions, type RecordSync
 } from '../services/cache/index.ts'
-import { createAvailabilityStore, type AvailabilityStore } from '../services/availability-store.ts'
-import { createAvailabilityService, type AvailabilityService } from '../services/availability.ts'
-import { createInvalidationRecordStore } from '../services/invalidation-records.ts'
-import { createHistoryStore, type HistoryStore } from '../services/location-history.ts'
+import { createAvailabilityStore, type AvailabilityStore } from '../services/availability/location-store.ts'
+import { createAvailabilityService, type AvailabilityService } from '../services/availability/service.ts'
+import { createInvalidationRecordStore } from '../services/cache/invalidation-record-store.ts'
+import { createHistoryStore, type HistoryStore } from '../services/availability/history-store.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

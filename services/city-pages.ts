@@ -1,7 +1,7 @@
 import { httpErrors } from '@fastify/sensible'
 import type { CacheOutcomeName } from '../schemas/location.ts'
-import type { CountryCities, ListedCity } from './availability-store.ts'
-import { weakEtag } from './etag.ts'
+import type { CountryCities, ListedCity } from './availability/location-store.ts'
+import { weakEtag } from './availability/etag.ts'
 
 export interface CityPageQuery {
   /** Only the cities with this flag. */

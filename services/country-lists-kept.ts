@@ -1,4 +1,4 @@
-import type { CountryCities } from './availability-store.ts'
+import type { CountryCities } from './availability/location-store.ts'
 
 // The lists this process keeps decoded, in cities: a few big countries, or every small one.
 const KEPT_CITIES = 50_000

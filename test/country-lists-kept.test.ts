@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { CountryCities } from '../services/availability-store.ts'
+import type { CountryCities } from '../services/availability/location-store.ts'
 import { createCountryListsKept } from '../services/country-lists-kept.ts'
 
 const list = (country: string, cities: number): CountryCities => ({

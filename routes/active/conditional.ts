@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { TaggedAnswer } from '../../services/availability.ts'
+import type { TaggedAnswer } from '../../services/availability/service.ts'
 
 const opaque = (tag: string) => tag.startsWith('W/') ? tag.slice(2) : tag
 

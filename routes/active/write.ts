@@ -5,7 +5,7 @@ import operatorAuth from '../../plugins/operator-auth.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
 import historyRoutes from './history.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
-import type { Writer } from '../../services/availability.ts'
+import type { Writer } from '../../services/availability/service.ts'
 
 const toBoolean = (active: boolean | string) => typeof active === 'boolean' ? active : active.toLowerCase() === 'true'
 

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import type { StoredLocation } from '../availability-store.ts'
+import type { StoredLocation } from '../availability/location-store.ts'
 
 export interface LocalTierOptions {
   /** The pub/sub channel the instances of one namespace announce their invalidations on. */

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { InvalidationRecord, InvalidationRecordStore } from '../invalidation-records.ts'
+import type { InvalidationRecord, InvalidationRecordStore } from './invalidation-record-store.ts'
 
 export interface RecordSyncOptions {
   /** How often new records are looked for (CACHE_SYNC_INTERVAL_MS). */

@@ -1,8 +1,8 @@
 import type { Static } from '@sinclair/typebox'
 import type { RowDataPacket } from 'mysql2/promise'
-import type { Change } from '../schemas/history.ts'
-import type { StatementRunner } from './database/statement-runner.ts'
-import type { LocationId } from '../domain/location.ts'
+import type { Change } from '../../schemas/history.ts'
+import type { StatementRunner } from '../database/statement-runner.ts'
+import type { LocationId } from '../../domain/location.ts'
 
 /** One change to a location, as GET /active/history answers it. */
 export type LocationChange = Static<typeof Change>

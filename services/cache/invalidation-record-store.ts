@@ -1,5 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { StatementRunner } from './database/statement-runner.ts'
+import type { StatementRunner } from '../database/statement-runner.ts'
 
 /** One change to a location, as the triggers record it for the caches (db/migrations/005, 006). */
 export interface InvalidationRecord {

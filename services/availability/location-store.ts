@@ -1,9 +1,9 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { LocationData } from '../schemas/location.ts'
-import { createReadBatcher } from './database/read-batcher.ts'
-import { createRolledBackRetry, type RolledBackRetryStats } from './database/rolled-back-retry.ts'
-import type { StatementRunner } from './database/statement-runner.ts'
-import { locationKey, type LocationId } from '../domain/location.ts'
+import type { LocationData } from '../../schemas/location.ts'
+import { createReadBatcher } from '../database/read-batcher.ts'
+import { createRolledBackRetry, type RolledBackRetryStats } from '../database/rolled-back-retry.ts'
+import type { StatementRunner } from '../database/statement-runner.ts'
+import { locationKey, type LocationId } from '../../domain/location.ts'
 
 /** A location as MySQL holds it: with the version every change raises (db/migrations/003, 009, 017, 019). */
 export interface StoredLocation extends LocationData {

@@ -1,14 +1,14 @@
 import { httpErrors } from '@fastify/sensible'
-import type { HistoryAnswer } from '../schemas/history.ts'
-import type { AvailabilityAnswer, LocationData } from '../schemas/location.ts'
-import type { AvailabilityCache } from './cache/index.ts'
-import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './availability-store.ts'
-import { cityPage, type CityPageQuery } from './city-pages.ts'
+import type { HistoryAnswer } from '../../schemas/history.ts'
+import type { AvailabilityAnswer, LocationData } from '../../schemas/location.ts'
+import type { AvailabilityCache } from '../cache/index.ts'
+import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
+import { cityPage, type CityPageQuery } from '../city-pages.ts'
 import { weakEtag } from './etag.ts'
-import type { HistoryStore } from './location-history.ts'
-import { displayCity, locationId, type LocationId } from '../domain/location.ts'
+import type { HistoryStore } from './history-store.ts'
+import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
 
-export type { Writer } from './availability-store.ts'
+export type { Writer } from './location-store.ts'
 
 export const NOT_FOUND_MESSAGE = 'No existen datos Asociados'
 
