@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { MetricsSink } from './metrics.ts'
 import {
   createAvailabilityCache, createLocalTier, createRecordSync, invalidationChannel,
   type AvailabilityCache, type CacheOptions, type RecordSync
@@ -25,6 +26,26 @@ export interface AvailabilityPluginOptions {
   recordGapWaitMs?: number
 }
 
+/** What the cache, its sync and the store count, as an operator reads it. */
+function registerMetrics (metrics: MetricsSink, store: AvailabilityStore, cache: AvailabilityCache, recordSync: RecordSync): void {
+  const { stats } = cache
+  metrics.counter('nicaventas_cache_reads_total', 'Availability reads by cache outcome (hit, miss, bypass, stale)', 'outcome', () => stats.outcomes)
+  metrics.counter('nicaventas_cache_fills_total', 'Cache fills after a miss: stored, or refused because a write took the lease', 'result', () => stats.fills)
+  metrics.counter('nicaventas_cache_invalidations_total', 'Invalidations after writes: done, or failed and queued for retry', 'result', () => stats.invalidations)
+  metrics.total('nicaventas_cache_local_hits_total', 'Hits answered by the in-process tier (CACHE_LOCAL_TTL_MS), also counted as outcome="hit" above', () => stats.localHits)
+  metrics.gauge('nicaventas_cache_local_entries', 'Answers held by the in-process tier', () => cache.localTier?.size ?? 0)
+  metrics.gauge('nicaventas_cache_local_subscribed', 'Whether the in-process tier is subscribed to invalidations and in use (1), or off or unsubscribed (0)', () => cache.localTier?.subscribed === true ? 1 : 0)
+  metrics.total('nicaventas_cache_records_applied_total', 'Invalidation records (every change to locations, by whoever) applied to the cache by this instance\'s sync', () => stats.records.applied)
+  metrics.total('nicaventas_cache_record_keys_deleted_total', 'Redis keys those records deleted: entries older than the change they record', () => stats.records.deleted)
+  metrics.gauge('nicaventas_cache_records_applied_up_to', 'The newest invalidation record id this instance has applied', () => recordSync.appliedUpTo)
+  metrics.gauge('nicaventas_cache_records_awaited', 'Record ids below that one not seen yet (transactions still open, or rolled back), looked for again for 60 s', () => recordSync.awaited)
+  metrics.gauge('nicaventas_cache_pending_invalidations', 'Invalidations that could not reach Redis yet and are retried', () => cache.pendingInvalidations)
+  metrics.counter('nicaventas_mysql_writes_rolled_back_total', 'Writes MySQL rolled back for concurrent ones (a deadlock, a lock wait): retried, or gave_up and answered 503', 'outcome', () => {
+    const { retried, gaveUp } = store.rolledBackWrites
+    return { retried, gave_up: gaveUp }
+  })
+}
+
 export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
   const { config } = fastify
   const store = createAvailabilityStore(fastify.database, { writeBudgetMs: config.DATABASE_WRITE_TIMEOUT_MS })
@@ -45,7 +66,7 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     // WAIT answers within its own timeout, well before the command's, even on a loaded machine.
     replication: { redis: fastify.redisForWrites, replicas: config.REDIS_WAIT_REPLICAS, waitMs: Math.max(1, Math.floor(config.REDIS_TIMEOUT_MS / 2)) },
     log: fastify.log,
-    timings: fastify.dependencyTimings,
+    timings: fastify.metrics.timings,
     localTier,
     afterDatabaseRead: opts.afterDatabaseRead
   })
@@ -65,10 +86,11 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
   const history = createHistoryStore(fastify.database)
   fastify.decorate('locationHistory', history)
   fastify.decorate('availability', createAvailabilityService(store, cache, history))
+  registerMetrics(fastify.metrics, store, cache, recordSync)
   // Registered after the Redis plugin, so it runs before the client quits: a last try at pending invalidations.
   fastify.addHook('onClose', async () => {
     await recordSync.close()
     localTier?.close()
     await cache.close()
   })
-}, { name: 'availability', dependencies: ['config', 'mysql', 'redis'] })
+}, { name: 'availability', dependencies: ['config', 'metrics', 'mysql', 'redis'] })

@@ -34,9 +34,14 @@ export default fp(async function mysql (fastify) {
     poolSize: config.DATABASE_POOL_SIZE,
     readTimeoutMs: config.DATABASE_TIMEOUT_MS,
     writeTimeoutMs: config.DATABASE_WRITE_TIMEOUT_MS,
-    timings: fastify.dependencyTimings
+    timings: fastify.metrics.timings
   })
   fastify.decorate('database', database)
+  const { gate } = database
+  fastify.metrics.counter('nicaventas_mysql_requests_shed_total', 'Requests refused before reaching MySQL: wait_estimate (could not be answered within the budget), deadline (the budget ran out in the queue)', 'reason', () => gate.shed)
+  fastify.metrics.gauge('nicaventas_mysql_connections_in_use', 'MySQL connections running a statement (or opening for one)', () => gate.inUse)
+  fastify.metrics.gauge('nicaventas_mysql_requests_waiting', 'Requests waiting for a MySQL connection', () => gate.waiting)
+  fastify.metrics.total('nicaventas_mysql_queries_total', 'Statements sent to MySQL for requests (the invalidation sync\'s own left out)', () => database.statementCount)
   // Added after @fastify/mysql's own, so it runs first (onClose hooks run last-registered first).
   fastify.addHook('onClose', async () => database.close())
 
@@ -52,4 +57,5 @@ export default fp(async function mysql (fastify) {
   if (opened < config.DATABASE_POOL_SIZE) {
     fastify.log.warn({ opened, poolSize: config.DATABASE_POOL_SIZE }, 'MySQL pool only partly opened at start; the rest opens on demand')
   }
+  // database-schema creates the database the pool opens its connections on.
 }, { name: 'mysql', dependencies: ['config', 'database-schema', 'metrics'] })
