@@ -16,7 +16,7 @@ import sensible from './plugins/sensible.ts'
 import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
-import writeRoutes from './routes/active/write.ts'
+import operatorRoutes from './routes/operators.ts'
 import healthRoutes from './routes/health.ts'
 import metricsRoute from './routes/metrics.ts'
 import rootRoute from './routes/root.ts'
@@ -124,6 +124,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes)
   await app.register(metricsRoute)
   await app.register(readRoutes)
-  await app.register(writeRoutes)
+  await app.register(operatorRoutes)
   return app
 }

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
-import operatorAuth from '../../plugins/operator-auth.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
-import historyRoutes from './history.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
 import type { Writer } from '../../services/availability/service.ts'
 
@@ -14,15 +12,9 @@ const operatorsOnly = { tags: ['operators'], security: [{ bearerAuth: [] }] }
 /** Who a write is done for, as the service records it. */
 const writerOf = (request: FastifyRequest): Writer => ({ operator: request.operator, requestId: request.id })
 
-/** The operators' routes. Their bearer auth (plugins/operator-auth.ts) is registered in this plugin, so it guards these routes and nothing else. */
+/** Switch, register and remove cities: registered by routes/operators.ts, behind the operators' bearer auth. */
 const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  await fastify.register(operatorAuth)
-  const onRequest = fastify.authenticateOperator
-  // An operator's answers and refusals are about one moment's data: no cache on the way keeps them.
-  fastify.addHook('onRequest', async (_request, reply) => { reply.header('cache-control', 'no-store') })
-
   fastify.put('/active', {
-    onRequest,
     schema: {
       ...operatorsOnly,
       operationId: 'setAvailability',
@@ -36,7 +28,6 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/active', {
-    onRequest,
     schema: {
       ...operatorsOnly,
       operationId: 'createLocation',
@@ -51,7 +42,6 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/active', {
-    onRequest,
     schema: {
       ...operatorsOnly,
       operationId: 'deleteLocation',
@@ -63,9 +53,6 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     await fastify.availability.remove(request.query.country, request.query.city, writerOf(request))
     return reply.code(204).send(null)
   })
-
-  // A child of this plugin: the same bearer auth guards it.
-  await fastify.register(historyRoutes)
 }
 
 export default writeRoutes
