@@ -25,6 +25,8 @@ export interface BenchReport {
   notes: string[]
   runs: ScenarioRun[]
   hitBaselineRatio: RatioSummary
+  /** The hit against the anchor, bare Fastify plus one Redis GET: what the service adds to one round trip. */
+  hitAnchorRatio: RatioSummary
   /** The same ratio of requests per CPU-second of the server: what each request costs, whoever else wants the cores. */
   hitBaselineCpuRatio: RatioSummary
   /** The service with its local tier on (CACHE_LOCAL_TTL_MS), against the same baseline rounds. */
@@ -35,6 +37,7 @@ export interface BenchReport {
   storms: StormResult[]
   servicePeakRssMb: number
   baselinePeakRssMb: number
+  anchorPeakRssMb: number
   targets: Array<{ target: string, measured: string, met: boolean }>
   failures: string[]
 }
@@ -98,11 +101,12 @@ export function formatReport (report: BenchReport): string {
     '',
     runs,
     '',
+    ...ratioLines('hit / anchor (req/s, per round)', report.hitAnchorRatio),
     ...ratioLines('hit / baseline (req/s, per round)', report.hitBaselineRatio),
     ...ratioLines('hit / baseline (requests per server CPU-second, per round)', report.hitBaselineCpuRatio),
     ...ratioLines('local tier / baseline (req/s, per round)', report.localBaselineRatio),
     ...ratioLines('local tier / baseline (requests per server CPU-second, per round)', report.localBaselineCpuRatio),
-    `service peak RSS over the whole run (VmHWM, the larger of the two service processes): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB`,
+    `service peak RSS over the whole run (VmHWM, the larger of the two service processes): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB; anchor: ${fixed(report.anchorPeakRssMb, 1)} MB`,
     `miss path: ${fixed(missPath.missRequestsPerSecond)} req/s against MariaDB's ${fixed(missPath.pointSelectsPerSecond)} point selects/s (the same statement, a pool of ${missPath.poolSize}): ${fixed(missPath.missRequestsPerSecond / missPath.pointSelectsPerSecond, 2)} of it`,
     '',
     'miss storm (MySQL statements counted server-wide):',
