@@ -20,7 +20,7 @@ export const EnvironmentSchema = Type.Object({
     description: 'The write routes\' bearer tokens, comma-separated: `name:token`, or a bare `token` for the operator named "operator"; ' +
       'several tokens may share a name while one is rotated'
   })),
-  // Guessing tokens (routes/active/operator-auth.ts): a client that fails this many times within the window is answered 429 until it waits.
+  // Guessing tokens (plugins/operator-auth.ts): a client that fails this many times within the window is answered 429 until it waits.
   AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   AUTH_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   // Proxies in front of the service that append the client's address to X-Forwarded-For (compose's nginx: 1); 0 trusts no such header.

@@ -106,3 +106,13 @@ t.test('without a trusted proxy, X-Forwarded-For is not believed', async t => {
   t.equal(history.statusCode, 429, 'the history is behind the same limit')
   t.ok(Number(history.headers['retry-after']) >= 1)
 })
+
+t.test('addresses in one IPv6 /64 are one client; the next /64 is another', async t => {
+  const app = await build(t, { AUTH_FAILURE_LIMIT: String(LIMIT) })
+  const putFromAddress = async (remoteAddress: string, token: string) => (await app.inject({
+    method: 'PUT', url: '/active', remoteAddress, headers: { authorization: `Bearer ${token}` }, payload: JSON.parse(body)
+  })).statusCode
+  for (let i = 0; i < LIMIT; i++) t.equal(await putFromAddress(`2001:db8:0:1::${i + 1}`, 'guess'), 401)
+  t.equal(await putFromAddress('2001:db8:0:1:ffff:ffff:ffff:ffff', TOKEN), 429, 'another address of the same /64 waits too')
+  t.equal(await putFromAddress('2001:db8:0:2::1', TOKEN), 200, 'the next /64 is served')
+})
