@@ -11,7 +11,7 @@ import helmet, { type HelmetOptions } from 'helmet'
  * cache hit its bytes. Strict-Transport-Security is left to whoever terminates TLS: compose's
  * nginx serves plain HTTP on port 8000.
  */
-export const API_HEADER_OPTIONS: HelmetOptions = {
+const API_HEADER_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   frameguard: { action: 'deny' },
   strictTransportSecurity: false,
@@ -23,8 +23,11 @@ export const API_HEADER_OPTIONS: HelmetOptions = {
   xXssProtection: false
 }
 
-/** The headers helmet sets with these options (its middleware sets them on any response alike). */
-export function helmetHeaders (options: HelmetOptions): Record<string, string> {
+/**
+ * The headers helmet sets with these options, recorded once from its middleware run against a
+ * response that only records them (it sets the same headers on every response, whatever the request).
+ */
+function helmetHeaders (options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   const recorder = {
     setHeader (name: string, value: string) { headers[name.toLowerCase()] = value },
