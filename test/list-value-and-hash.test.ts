@@ -62,3 +62,38 @@ t.test('a value filled again by the previous version is read, not the list kept 
   const after = await listed(app)
   t.same([after.redis_cache, granada(after)], ['hit', { city: 'Granada', active: true }], 'the value Redis holds')
 })
+
+t.test('a record about a list whose hash is gone deletes the list, even when the record is a delete', async t => {
+  const app = await build(t, NO_TIMED_SYNC)
+  const sql = await directSql(t, app)
+  const redis = await redisOf(t, app)
+  t.equal((await listed(app)).redis_cache, 'miss')
+  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
+  // Redis eviction (allkeys-*) may drop the hash and keep the value.
+  await redis.del(keys.members)
+
+  await sql.query("DELETE FROM locations WHERE country = 'NI' AND city_key = 'granada'")
+  await app.recordSync.syncNow()
+  const after = await listed(app)
+  t.same([after.redis_cache, granada(after)], ['miss', undefined], 'the list was deleted, and read again without the city')
+})
+
+t.test('a record about a list filled again by the previous version is not checked against the hash left over', async t => {
+  const app = await build(t, NO_TIMED_SYNC)
+  const sql = await directSql(t, app)
+  const redis = await redisOf(t, app)
+  t.equal((await listed(app)).redis_cache, 'miss')
+  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
+  const cached = JSON.parse(await redis.get(keys.value) as string) as { cities: Array<Record<string, unknown>> }
+
+  // A city added and soon removed in SQL; the previous version filled the list in between, the value alone.
+  await sql.query("INSERT INTO locations (country, city, city_key, active) VALUES ('NI', 'Ocotal', 'ocotal', 1)")
+  await redis.del(keys.value, keys.stale, keys.lease)
+  cached.cities.push({ city: 'Ocotal', active: true, key: 'ocotal', version: 1 })
+  await redis.set(keys.value, JSON.stringify(cached), 'PX', 60_000)
+  await sql.query("DELETE FROM locations WHERE country = 'NI' AND city_key = 'ocotal'")
+
+  await app.recordSync.syncNow()
+  const after = await listed(app)
+  t.same([after.redis_cache, after.cities.some(city => city.city === 'Ocotal')], ['miss', false], 'the list was deleted: the hash did not hold the removed city')
+})
