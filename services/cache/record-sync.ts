@@ -76,7 +76,6 @@ export function createRecordSync (
    */
   function awaitRefused (refused: InvalidationRecord[], now: number): void {
     for (const record of refused) {
-      if (gaps.has(record.id)) continue
       if (gaps.size < maxGaps) gaps.set(record.id, now)
       else options.log.error({ record: record.id }, 'Redis refused an invalidation record while too many others are awaited; given up (its keys expire with their TTL)')
     }
