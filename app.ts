@@ -117,7 +117,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)
-  await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead, recordGapWaitMs: options.recordGapWaitMs })
+  await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead, recordGapWaitMs: options.recordGapWaitMs, recordMaxGaps: options.recordMaxGaps })
   await app.register(openApi)
 
   await app.register(rootRoute)

@@ -24,6 +24,8 @@ export interface AvailabilityPluginOptions {
   afterDatabaseRead?: CacheOptions['afterDatabaseRead']
   /** Test seam: how long the record sync looks for a skipped id (60 s). */
   recordGapWaitMs?: number
+  /** Test seam: how many ids the record sync looks for again at most (10,000). */
+  recordMaxGaps?: number
 }
 
 /** What the cache, its sync and the store count, as an operator reads it. */
@@ -74,7 +76,8 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     intervalMs: config.CACHE_SYNC_INTERVAL_MS,
     keyLifetimeSeconds: config.CACHE_TTL_SECONDS + config.CACHE_GRACE_SECONDS,
     log: fastify.log,
-    gapWaitMs: opts.recordGapWaitMs
+    gapWaitMs: opts.recordGapWaitMs,
+    maxGaps: opts.recordMaxGaps
   })
   // Records left by a crashed instance or a direct SQL edit are applied before this one serves; with
   // Redis or MySQL unreachable it starts anyway (the warning is logged) and the next pass applies them.

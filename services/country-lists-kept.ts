@@ -6,7 +6,7 @@ const KEPT_CITIES = 50_000
 export interface CountryListsKept {
   /** Parses a cached list, and keeps it under the fill that wrote it when that is known. */
   decode (country: string, cached: string, fill: string | undefined): CountryCities
-  /** The list that fill wrote, if this process decoded or filled it and still keeps it. */
+  /** The list that fill wrote, if this process decoded or filled it and still keeps it; it counts as used. */
   recall (country: string, fill: string): CountryCities | undefined
   remember (country: string, fill: string, list: CountryCities): void
 }
@@ -49,7 +49,11 @@ export function createCountryListsKept (keptCities = KEPT_CITIES): CountryListsK
 
     recall (country, fill) {
       const entry = kept.get(country)
-      return entry?.fill === fill ? entry.list : undefined
+      if (entry?.fill !== fill) return undefined
+      // Moved to the end of the map's order: the countries read least recently are forgotten first.
+      kept.delete(country)
+      kept.set(country, entry)
+      return entry.list
     },
 
     remember

@@ -34,3 +34,14 @@ t.test('keeps the most recently used countries up to its budget of cities, the n
   t.equal(kept.recall('NI', 'a'), undefined)
   t.equal(kept.recall('HN', 'c'), undefined)
 })
+
+t.test('a list recalled counts as used: the one read least recently goes first', async t => {
+  const kept = createCountryListsKept(10)
+  const ni = list('NI', 4)
+  kept.remember('NI', 'a', ni)
+  kept.remember('CR', 'b', list('CR', 4))
+  t.equal(kept.recall('NI', 'a'), ni, 'NI read after CR was kept')
+  kept.remember('HN', 'c', list('HN', 4))
+  t.equal(kept.recall('CR', 'b'), undefined, 'CR, kept after NI but not read since, went first')
+  t.equal(kept.recall('NI', 'a'), ni, 'NI, the most recently read, stayed')
+})

@@ -68,7 +68,8 @@ export interface AvailabilityCache {
    * each entry they name unless it is already as fresh as the change.
    * Resolves with the records Redis refused (an error reply about their
    * keys), for the sync to try again apart from the others; throws when
-   * Redis cannot be reached, so that all are tried again.
+   * Redis cannot be reached or cannot write (OOM, READONLY, ...), so that
+   * all are tried again.
    */
   applyRecords (records: InvalidationRecord[]): Promise<InvalidationRecord[]>
   readonly stats: CacheStats
@@ -101,8 +102,10 @@ function byCountry (records: InvalidationRecord[]): Map<string, InvalidationReco
   return countries
 }
 
-// Redis answered with an error about these keys (a script error, a key of the wrong type): other keys may be fine.
-const isRefusal = (error: unknown) => error instanceof ReplyError
+// Redis refused these keys themselves: one of the wrong type, or a script that failed on what they hold (a Lua error
+// is 'ERR user_script:…'); other keys may be fine. Any other error reply (OOM, READONLY after a failover, LOADING,
+// BUSY, CLUSTERDOWN, …) says Redis cannot apply anything for now: the whole pass fails, and is tried again.
+const isRefusal = (error: unknown) => error instanceof ReplyError && /^(WRONGTYPE |ERR user_script:)/.test((error as Error).message)
 
 /**
  * The cache-aside reads and the invalidations, composed from the pieces in
@@ -276,23 +279,31 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
    * Every record's scripts are sent at once, so auto-pipelining makes them one pipeline per pass
    * (one per node with a Cluster). Returns the records whose keys Redis refused.
    */
+  // The entries whose keys Redis refuses: each is logged when it starts refusing, not on every pass.
+  const refusing = new Set<string>()
+
   async function applyNewest (records: InvalidationRecord[]): Promise<InvalidationRecord[]> {
     const newest = newestByLocation(records)
     const countries = [...byCountry(newest)]
     const applying = [
-      ...newest.map(record => ({ records: [record], done: applyToLocation(record) })),
-      ...countries.map(([country, group]) => ({ records: group, done: applyToList(country, group) }))
+      ...newest.map(record => ({ records: [record], entry: locationKey(record), done: applyToLocation(record) })),
+      ...countries.map(([country, group]) => ({ records: group, entry: country, done: applyToList(country, group) }))
     ]
     const outcomes = await Promise.allSettled(applying.map(({ done }) => done))
     const refused = new Set<string>()
     for (const [index, outcome] of outcomes.entries()) {
+      const { entry, records: named } = applying[index] as { entry: string, records: InvalidationRecord[] }
       if (outcome.status === 'fulfilled') {
         stats.records.deleted += outcome.value
+        refusing.delete(entry)
         continue
       }
       if (!isRefusal(outcome.reason)) throw outcome.reason
-      options.log.warn({ err: outcome.reason }, 'Redis refused an invalidation record\'s keys; trying it again apart from the others')
-      for (const record of (applying[index] as { records: InvalidationRecord[] }).records) {
+      if (!refusing.has(entry)) {
+        refusing.add(entry)
+        options.log.warn({ err: outcome.reason, entry }, 'Redis refused an invalidation record\'s keys; trying it again apart from the others until it takes them')
+      }
+      for (const record of named) {
         refused.add(locationKey({ country: record.country, cityKey: record.cityKey }))
       }
     }

@@ -63,9 +63,9 @@ const FILL = FILL_CHECKS + 'return 1'
  * The same for an entry made of members (a country's list), with KEYS[5] the hash of their
  * versions, replaced as a whole: ARGV from 6 on are member, version pairs. Its field '' names
  * this fill (its token), so a reader that decoded this value already need not read it again
- * (services/cache/read-through.ts). It expires with the value: a name outliving its value
- * would serve that value past its TTL. HSET takes the pairs in chunks: Lua's unpack cannot
- * spread thousands of arguments at once.
+ * (services/cache/read-through.ts). It expires at the value's very millisecond: that is how
+ * a hash is known to be its value's (FILL_NAME). HSET takes the pairs in chunks: Lua's unpack
+ * cannot spread thousands of arguments at once.
  */
 const FILL_WITH_MEMBERS = FILL_CHECKS + `
 redis.call('DEL', KEYS[5])
@@ -73,8 +73,22 @@ redis.call('HSET', KEYS[5], '', ARGV[1])
 for first = 6, #ARGV, 1000 do
   redis.call('HSET', KEYS[5], unpack(ARGV, first, math.min(first + 999, #ARGV)))
 end
-redis.call('PEXPIRE', KEYS[5], ARGV[3])
+redis.call('PEXPIREAT', KEYS[5], redis.call('PEXPIRETIME', KEYS[1]))
 return 1
+`
+
+/**
+ * The name of the fill that wrote an entry made of members (KEYS[1] value, KEYS[2] members), or
+ * nil: only while its value exists and is the one written with the hash, which expires at the
+ * same millisecond. A hash may outlive its value or lose it to another writer: Redis eviction,
+ * or an instance of a version before the hash, which deletes and fills the value alone.
+ */
+const FILL_NAME = `
+local fill = redis.call('HGET', KEYS[2], '')
+if fill and redis.call('PEXPIRETIME', KEYS[1]) == redis.call('PEXPIRETIME', KEYS[2]) then
+  return fill
+end
+return false
 `
 
 /** Gives a lease back early (MySQL failed), so waiting readers need not wait for it to expire. */
@@ -96,6 +110,7 @@ declare module 'ioredis' {
       token: string, value: string, freshMs: number, keepMs: number, version: number, ...memberVersions: Array<string | number>
     ): Result<number, Context>
     availabilityRelease (leaseKey: string, token: string): Result<number, Context>
+    availabilityFillName (valueKey: string, membersKey: string): Result<string | null, Context>
   }
 }
 
@@ -104,4 +119,5 @@ export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('availabilityFill', { numberOfKeys: 4, lua: FILL })
   redis.defineCommand('availabilityFillWithMembers', { numberOfKeys: 5, lua: FILL_WITH_MEMBERS })
   redis.defineCommand('availabilityRelease', { numberOfKeys: 1, lua: RELEASE })
+  redis.defineCommand('availabilityFillName', { numberOfKeys: 2, lua: FILL_NAME })
 }

@@ -26,7 +26,7 @@ export interface CacheEntry<T> {
    * with the value so that a record about one member is checked without reading the value.
    */
   members?: (value: T | undefined) => Array<string | number>
-  /** The members hash alone, for the hot path: it also names the fill that wrote the value (FILL_FIELD). */
+  /** The members hash alone, for the hot path: its field '' names the fill that wrote the value (lease-scripts.ts). */
   membersKey?: string
   /**
    * Turns a cached value back into T (JSON by default). `fill` names the fill that wrote it, when
@@ -38,9 +38,6 @@ export interface CacheEntry<T> {
   /** Called with what this process filled, under its fill's name. */
   remember?: (fill: string, value: T | undefined) => void
 }
-
-/** The field of a members hash that names the fill which wrote it and its value; no member is named ''. */
-export const FILL_FIELD = ''
 
 export interface EntryRead<T> {
   value: T | undefined
@@ -170,7 +167,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
         // A big entry this process has decoded already costs one small read, not the whole value. The fill's
         // name is read first: the value read after it is that fill's or a newer one, never an older one.
         if (entry.membersKey !== undefined && entry.recall !== undefined) {
-          fill = await redis.hget(entry.membersKey, FILL_FIELD) ?? undefined
+          fill = await redis.availabilityFillName(entry.valueKey, entry.membersKey) ?? undefined
           const kept = fill === undefined ? undefined : entry.recall(fill)
           if (kept !== undefined) {
             health.answered(started)

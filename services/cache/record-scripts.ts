@@ -39,10 +39,13 @@ return redis.call('DEL', KEYS[1], KEYS[2])
  * versions the value holds, written with it by the fill); ARGV member, version, deleted, for each
  * member a record names. The value is current if it holds each member at that version or later,
  * or, after a delete, does not hold it: one HGET a member, whatever the size of the list. A value
- * without its hash (written before it existed) holds nothing the check can see, and is deleted.
+ * without its hash holds nothing the check can see, and is deleted: the hash is gone (evicted), or
+ * is another value's (it expires with its own, services/cache/lease-scripts.ts), left over when an
+ * instance of the version before the hash deleted and filled the value alone.
  */
 const APPLY_TO_MEMBERS = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local expires = redis.call('PEXPIRETIME', KEYS[1])
+if expires >= 0 and expires == redis.call('PEXPIRETIME', KEYS[4]) then
   local current = true
   for i = 1, #ARGV, 3 do
     local held = redis.call('HGET', KEYS[4], ARGV[i])

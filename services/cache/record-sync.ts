@@ -9,6 +9,8 @@ export interface RecordSyncOptions {
   log: FastifyBaseLogger
   /** How long an id skipped below the newest seen is looked for again (tests shorten it). */
   gapWaitMs?: number
+  /** How many ids, skipped or refused, are looked for again at most (tests shorten it). */
+  maxGaps?: number
 }
 
 export interface RecordSync {
@@ -58,6 +60,7 @@ export function createRecordSync (
   options: RecordSyncOptions
 ): RecordSync {
   const gapWaitMs = options.gapWaitMs ?? GAP_WAIT_MS
+  const maxGaps = options.maxGaps ?? MAX_GAPS
   let highest: number | undefined
   const gaps = new Map<number, number>()
   let lastPurge = 0
@@ -67,9 +70,15 @@ export function createRecordSync (
   // Passes run one after another: a caller always gets a pass that starts after its call.
   let queue: Promise<void> = Promise.resolve()
 
-  /** A record Redis refused is looked for again like a skipped id: it holds back no other, and is given up after the gap wait. */
+  /**
+   * A record Redis refused is looked for again like a skipped id: it holds back no other, and is given up after the
+   * gap wait, or at once when as many ids are awaited already as the sync keeps.
+   */
   function awaitRefused (refused: InvalidationRecord[], now: number): void {
-    for (const record of refused) if (!gaps.has(record.id)) gaps.set(record.id, now)
+    for (const record of refused) {
+      if (gaps.size < maxGaps) gaps.set(record.id, now)
+      else options.log.error({ record: record.id }, 'Redis refused an invalidation record while too many others are awaited; given up (its keys expire with their TTL)')
+    }
   }
 
   async function applyGaps (): Promise<void> {
@@ -93,7 +102,7 @@ export function createRecordSync (
       const now = Date.now()
       awaitRefused(refused, now)
       for (const record of batch) {
-        for (let id = upTo + 1; id < record.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
+        for (let id = upTo + 1; id < record.id && gaps.size < maxGaps; id++) gaps.set(id, now)
         upTo = record.id
       }
       highest = upTo
