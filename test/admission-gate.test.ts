@@ -30,7 +30,8 @@ t.test('a request still waiting at its deadline is refused, with Retry-After, an
   const started = Date.now()
   const refused = await gate.enter(Date.now() + 100, { patient: true, requests: () => 3 }).then(() => undefined, (error: unknown) => error)
   t.ok(refused instanceof DatabaseUnavailableError)
-  t.match((refused as DatabaseUnavailableError).message, /^MySQL is busy: this request was not run, no connection came free within 100 ms/)
+  // The test reads the clock a moment before the gate does: the budget it sees may be a millisecond shorter.
+  t.match((refused as DatabaseUnavailableError).message, /^MySQL is busy: this request was not run, no connection came free within (99|100) ms/)
   t.ok((refused as DatabaseUnavailableError).retryAfterSeconds >= 1)
   t.ok(Date.now() - started >= 100, 'not before its deadline')
   t.same(gate.shed, { wait_estimate: 0, deadline: 3 }, 'counted as the requests it stood for')
@@ -54,7 +55,7 @@ t.test('once slow statements bear out a slow history, a request that could not b
   const started = Date.now()
   const refused = await gate.enter(Date.now() + 400).then(() => undefined, (error: unknown) => error)
   t.ok(Date.now() - started < 20, 'refused at once')
-  t.match((refused as Error).message, /could not be answered within 400 ms/)
+  t.match((refused as Error).message, /could not be answered within (399|400) ms/)
   t.match(((await hopeful) as Error).message, /could not be answered/, 'and the one that was waiting with the same prospects is refused by a review')
   const patient = gate.enter(Date.now() + 2000, { patient: true })
   await sleep(100)
