@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
-import { deleteCacheNamespace } from '../services/cache/index.ts'
+import { deleteCacheNamespace } from '../services/cache/keys.ts'
 
 /**
  * Where MariaDB and Redis are: the variables the service itself reads,

@@ -1,5 +1,5 @@
 import { demoLocations } from '../db/demo-data.ts'
-import { cacheKeys } from '../services/cache/index.ts'
+import { cacheKeys } from '../services/cache/keys.ts'
 import { locationId } from '../domain/location.ts'
 
 export interface BenchLocation {

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import type { MetricsSink } from './metrics.ts'
-import {
-  createAvailabilityCache, createLocalTier, createRecordSync, invalidationChannel,
-  type AvailabilityCache, type CacheOptions, type RecordSync
-} from '../services/cache/index.ts'
+import { createAvailabilityCache, type AvailabilityCache, type CacheOptions } from '../services/availability/location-cache.ts'
+import { createLocalTier } from '../services/cache/local-tier.ts'
+import { createRecordSync, type RecordSync } from '../services/cache/record-sync.ts'
+import { invalidationChannel } from '../services/cache/keys.ts'
 import { createAvailabilityStore, type AvailabilityStore } from '../services/availability/location-store.ts'
 import { createAvailabilityService, type AvailabilityService } from '../services/availability/service.ts'
 import { createInvalidationRecordStore } from '../services/cache/invalidation-record-store.ts'

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { cacheKeys } from '../services/cache/index.ts'
+import { cacheKeys } from '../services/cache/keys.ts'
 import { locationId } from '../domain/location.ts'
 import { AUTH, build } from './helper.ts'
 

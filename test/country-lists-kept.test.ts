@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { CountryCities } from '../services/availability/location-store.ts'
-import { createCountryListsKept } from '../services/country-lists-kept.ts'
+import { createCountryListsKept } from '../services/availability/country-lists-kept.ts'
 
 const list = (country: string, cities: number): CountryCities => ({
   country,

@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
 import { readConfig } from '../config/read-config.ts'
-import { deleteCacheNamespace } from '../services/cache/index.ts'
+import { deleteCacheNamespace } from '../services/cache/keys.ts'
 import { assertResponsesMatchOpenApi } from './support/openapi-contract.ts'
 
 // Long enough for production (config/operator-tokens.ts), so a test may build the app with NODE_ENV=production.

@@ -38,7 +38,7 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     })
     const body = sendTagged(request, reply, answer)
     if (!Buffer.isBuffer(body)) return body
-    // Encoded once per page (services/city-pages.ts): sent as it is, without the schema's serializer.
+    // Encoded once per page (services/availability/city-pages.ts): sent as it is, without the schema's serializer.
     return reply.type('application/json; charset=utf-8').send(body as unknown as CitiesAnswer)
   })
 }

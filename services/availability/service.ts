@@ -1,9 +1,9 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
 import type { AvailabilityAnswer, LocationData } from '../../schemas/location.ts'
-import type { AvailabilityCache } from '../cache/index.ts'
+import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
-import { cityPage, type CityPageQuery } from '../city-pages.ts'
+import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
 import type { HistoryStore } from './history-store.ts'
 import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
@@ -20,7 +20,7 @@ export interface TaggedAnswer<T> {
 
 export interface AvailabilityService {
   lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
-  /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/city-pages.ts). */
+  /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>

@@ -1,7 +1,7 @@
 import { httpErrors } from '@fastify/sensible'
-import type { CacheOutcomeName } from '../schemas/location.ts'
-import type { CountryCities, ListedCity } from './availability/location-store.ts'
-import { weakEtag } from './availability/etag.ts'
+import type { CacheOutcomeName } from '../../schemas/location.ts'
+import type { CountryCities, ListedCity } from './location-store.ts'
+import { weakEtag } from './etag.ts'
 
 export interface CityPageQuery {
   /** Only the cities with this flag. */
@@ -85,7 +85,7 @@ function encodePage (list: CountryCities, cities: ListedCity[], query: CityPageQ
 /**
  * A page of a country's list, sorted by city key, with the cursor of the
  * next page (null on the last). Encoded once per list and query, and kept
- * with the decoded list (services/country-lists-kept.ts): while the list
+ * with the decoded list (services/availability/country-lists-kept.ts): while the list
  * is cached, asking again costs a map lookup, whatever the country's size.
  */
 export function cityPage (list: CountryCities, query: CityPageQuery): EncodedCityPage {

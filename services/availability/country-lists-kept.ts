@@ -1,4 +1,4 @@
-import type { CountryCities } from './availability/location-store.ts'
+import type { CountryCities } from './location-store.ts'
 
 // The lists this process keeps decoded, in cities: a few big countries, or every small one.
 const KEPT_CITIES = 50_000
@@ -15,7 +15,7 @@ export interface CountryListsKept {
  * Keeps the last list of each country this process filled or decoded,
  * under the name of the fill that wrote it to Redis: while Redis holds that
  * fill, a hit reads its name and gets the very same object back (and with
- * it the pages already encoded from it, services/city-pages.ts) instead of
+ * it the pages already encoded from it, services/availability/city-pages.ts) instead of
  * reading and parsing thousands of cities again. Keeps the most recently
  * used countries up to KEPT_CITIES, the newest always.
  */
