@@ -1,6 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import type { CacheOutcomeName } from '../../schemas/location.ts'
-import type { CountryCities, ListedCity } from './location-store.ts'
+import type { CountryCities, StoredCity } from './location-store.ts'
 import { weakEtag } from './etag.ts'
 
 export interface CityPageQuery {
@@ -27,7 +27,7 @@ const encoder = new TextEncoder()
 const compareKeys = (a: string, b: string) => Buffer.compare(encoder.encode(a), encoder.encode(b))
 
 /** An opaque cursor: the city key the page ended with, so the next page starts after it even if cities come and go. */
-const cursorAfter = (city: ListedCity) => `${CURSOR_PREFIX}${Buffer.from(city.key).toString('base64url')}`
+const cursorAfter = (city: StoredCity) => `${CURSOR_PREFIX}${Buffer.from(city.key).toString('base64url')}`
 
 function keyAfter (cursor: string): string {
   const encoded = cursor.slice(CURSOR_PREFIX.length)
@@ -40,26 +40,26 @@ function keyAfter (cursor: string): string {
 }
 
 /** The index of the first city after `key`, by binary search: the list is sorted by key. */
-function firstAfter (cities: ListedCity[], key: string): number {
+function firstAfter (cities: StoredCity[], key: string): number {
   let low = 0
   let high = cities.length
   while (low < high) {
     const middle = (low + high) >>> 1
-    if (compareKeys((cities[middle] as ListedCity).key, key) <= 0) low = middle + 1
+    if (compareKeys((cities[middle] as StoredCity).key, key) <= 0) low = middle + 1
     else high = middle
   }
   return low
 }
 
 interface ListPages {
-  filtered: Map<string, ListedCity[]>
+  filtered: Map<string, StoredCity[]>
   pages: Map<string, EncodedCityPage>
 }
 
 // Per decoded list: a new list (a fill, a miss) starts with nothing, and what it held goes with it.
 const byList = new WeakMap<CountryCities, ListPages>()
 
-function encodePage (list: CountryCities, cities: ListedCity[], query: CityPageQuery): EncodedCityPage {
+function encodePage (list: CountryCities, cities: StoredCity[], query: CityPageQuery): EncodedCityPage {
   const start = query.cursor === undefined ? 0 : firstAfter(cities, keyAfter(query.cursor))
   const page = cities.slice(start, start + query.limit)
   const last = page.at(-1)

@@ -10,7 +10,7 @@ import { createInvalidations } from '../cache/invalidations.ts'
 import { cacheKeys, countryKeys, invalidationChannel, valueKey } from '../cache/keys.ts'
 import { defineCacheScripts } from '../cache/lease-scripts.ts'
 import type { LocalTier } from '../cache/local-tier.ts'
-import { createReadThrough, type CacheEntry } from '../cache/read-through.ts'
+import { createReadThrough, type CacheEntry, type CacheRead } from '../cache/read-through.ts'
 import { defineRecordScripts } from '../cache/record-scripts.ts'
 import { createRedisHealth, type RedisTimings } from '../cache/redis-health.ts'
 import { createReplicatedWrites, type ReplicationSettings } from '../cache/replicated-writes.ts'
@@ -31,11 +31,6 @@ export interface CacheOptions {
   localTier?: LocalTier
   /** Test seam: runs between a reader's MySQL read and its fill; `entry` is `NI:managua`, or `NI` for a list. */
   afterDatabaseRead?: (entry: string) => Promise<void>
-}
-
-export interface CacheRead<T> {
-  value: T | undefined
-  outcome: CacheOutcomeName
 }
 
 /** Counters for /metrics; plain numbers, so the hot path pays nothing for them. */

@@ -11,7 +11,7 @@ export interface StoredLocation extends LocationData {
 }
 
 /** One city of a country's list, with what the cache needs to tell an older list from a fresher one. */
-export interface ListedCity {
+export interface StoredCity {
   city: string
   active: boolean
   /** The city key: what the sync compares an invalidation record with. */
@@ -22,7 +22,7 @@ export interface ListedCity {
 export interface CountryCities {
   country: string
   /** Sorted by city key. */
-  cities: ListedCity[]
+  cities: StoredCity[]
 }
 
 /** Who makes a write: named in the history the triggers write (db/migrations/006, 021-023). */

@@ -39,7 +39,7 @@ export interface CacheEntry<T> {
   remember?: (fill: string, value: T | undefined) => void
 }
 
-export interface EntryRead<T> {
+export interface CacheRead<T> {
   value: T | undefined
   outcome: CacheOutcomeName
 }
@@ -59,9 +59,9 @@ export interface ReadThroughOptions {
 }
 
 export interface ReadThrough {
-  read<T> (entry: CacheEntry<T>): Promise<EntryRead<T>>
+  read<T> (entry: CacheEntry<T>): Promise<CacheRead<T>>
   /** Reads MySQL without the cache: an invalidation is still pending. */
-  bypass<T> (entry: CacheEntry<T>): Promise<EntryRead<T>>
+  bypass<T> (entry: CacheEntry<T>): Promise<CacheRead<T>>
   /** Later readers of this entry start a flight of their own: a write happened. */
   end (name: string): void
 }
@@ -85,16 +85,16 @@ const parseEntry = <T>(entry: CacheEntry<T>, value: string, fill?: string): T | 
  */
 export function createReadThrough (redis: RedisClient, options: ReadThroughOptions): ReadThrough {
   const { health, fills } = options
-  const flights = createSingleFlight<EntryRead<unknown>>()
+  const flights = createSingleFlight<CacheRead<unknown>>()
   const tokenPrefix = randomUUID()
   let tokenCounter = 0
   let hotPathReads = 0
 
-  async function fromDatabase<T> (entry: CacheEntry<T>): Promise<EntryRead<T>> {
+  async function fromDatabase<T> (entry: CacheEntry<T>): Promise<CacheRead<T>> {
     return { value: await entry.load(), outcome: 'bypass' }
   }
 
-  async function fill<T> (entry: CacheEntry<T>, keys: CacheKeys, token: string, staleValue: string | null): Promise<EntryRead<T>> {
+  async function fill<T> (entry: CacheEntry<T>, keys: CacheKeys, token: string, staleValue: string | null): Promise<CacheRead<T>> {
     let value: T | undefined
     try {
       value = await entry.load()
@@ -130,7 +130,7 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
   }
 
   /** After a miss: take the lease and fill, or wait for whoever holds it. */
-  async function afterMiss<T> (entry: CacheEntry<T>): Promise<EntryRead<T>> {
+  async function afterMiss<T> (entry: CacheEntry<T>): Promise<CacheRead<T>> {
     const keys = entry.keys()
     const token = `${tokenPrefix}:${++tokenCounter}`
     const deadline = Date.now() + options.leaseMs
@@ -154,8 +154,8 @@ export function createReadThrough (redis: RedisClient, options: ReadThroughOptio
     }
   }
 
-  const join = <T>(entry: CacheEntry<T>, run: (entry: CacheEntry<T>) => Promise<EntryRead<T>>) =>
-    flights.join(entry.name, () => run(entry)) as Promise<EntryRead<T>>
+  const join = <T>(entry: CacheEntry<T>, run: (entry: CacheEntry<T>) => Promise<CacheRead<T>>) =>
+    flights.join(entry.name, () => run(entry)) as Promise<CacheRead<T>>
 
   return {
     async read (entry) {

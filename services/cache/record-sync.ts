@@ -29,7 +29,7 @@ const BATCH = 500
 // An id below the newest seen that is not there yet belongs to a transaction still open, or to one
 // rolled back (its id is never used). Looked for again on every pass for this long, then given up:
 // a change whose transaction stays open longer than this is applied by no sync (the TTL bounds it).
-export const GAP_WAIT_MS = 60_000
+const GAP_WAIT_MS = 60_000
 const MAX_GAPS = 10_000
 const PURGE_EVERY_MS = 60_000
 const PURGE_BATCH = 5000
