@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../services/cache/redis-client.ts'
 import type { Config } from '../config/read-config.ts'
+import { createEpisodeLog } from '../logging/episode-log.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -103,16 +104,13 @@ export default fp(async function redis (fastify) {
   const { config } = fastify
   const { client, forWrites: writes, subscriber } = connect(config)
 
-  let reportedDown = false
+  // ioredis reports every failed reconnection; one warning per outage is enough.
+  const outage = createEpisodeLog()
   client.on('error', (error: Error) => {
-    // ioredis reports every failed reconnection; one warning per outage is enough.
-    if (reportedDown) return
-    reportedDown = true
-    fastify.log.warn({ err: error }, 'Redis unreachable: reads go to MySQL until it answers')
+    outage.failed(() => fastify.log.warn({ err: error }, 'Redis unreachable: reads go to MySQL until it answers'))
   })
   client.on('ready', () => {
-    if (reportedDown) fastify.log.info('Redis answers again')
-    reportedDown = false
+    outage.recovered(() => fastify.log.info('Redis answers again'))
   })
 
   try {

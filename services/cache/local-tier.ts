@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { StoredLocation } from '../availability/location-store.ts'
+import { createEpisodeLog } from '../../logging/episode-log.ts'
 
 export interface LocalTierOptions {
   /** The pub/sub channel the instances of one namespace announce their invalidations on. */
@@ -57,7 +58,7 @@ export function createLocalTier (subscriber: Redis, options: LocalTierOptions): 
   let epoch = 0
   let subscribed = false
   let closed = false
-  let reportedDown = false
+  const unsubscribed = createEpisodeLog()
 
   function forgetEverything (): void {
     epoch++
@@ -68,8 +69,7 @@ export function createLocalTier (subscriber: Redis, options: LocalTierOptions): 
     // Whatever was announced before this point may have been missed.
     forgetEverything()
     subscribed = true
-    if (reportedDown) options.log.info('Local cache tier subscribed again: in use')
-    reportedDown = false
+    unsubscribed.recovered(() => options.log.info('Local cache tier subscribed again: in use'))
   }
 
   /** On start and on every reconnection; a connection that is down refuses at once, and its next 'ready' tries again. */
@@ -84,8 +84,7 @@ export function createLocalTier (subscriber: Redis, options: LocalTierOptions): 
   })
   subscriber.on('close', () => {
     if (subscribed && !closed) {
-      options.log.warn('Local cache tier lost its subscription: cleared, and unused until it is subscribed again')
-      reportedDown = true
+      unsubscribed.failed(() => options.log.warn('Local cache tier lost its subscription: cleared, and unused until it is subscribed again'))
     }
     subscribed = false
     forgetEverything()

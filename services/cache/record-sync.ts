@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { InvalidationRecord, InvalidationRecordStore } from './invalidation-record-store.ts'
+import { createEpisodeLog } from '../../logging/episode-log.ts'
 
 export interface RecordSyncOptions {
   /** How often new records are looked for (CACHE_SYNC_INTERVAL_MS). */
@@ -64,7 +65,7 @@ export function createRecordSync (
   let highest: number | undefined
   const gaps = new Map<number, number>()
   let lastPurge = 0
-  let failing = false
+  const unapplied = createEpisodeLog()
   let closed = false
   let timer: NodeJS.Timeout | undefined
   // Passes run one after another: a caller always gets a pass that starts after its call.
@@ -126,11 +127,9 @@ export function createRecordSync (
 
   function syncNow (): Promise<void> {
     const next = queue.then(pass).then(() => {
-      if (failing) options.log.info('Invalidation records applied again')
-      failing = false
+      unapplied.recovered(() => options.log.info('Invalidation records applied again'))
     }, (error: unknown) => {
-      if (!failing) options.log.warn({ err: error }, 'Could not apply the invalidation records (MySQL or Redis unreachable); trying again')
-      failing = true
+      unapplied.failed(() => options.log.warn({ err: error }, 'Could not apply the invalidation records (MySQL or Redis unreachable); trying again'))
       throw error
     })
     queue = next.catch(() => {})

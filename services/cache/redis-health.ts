@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createEpisodeLog } from '../../logging/episode-log.ts'
 
 export interface RedisTimings {
   /** How long one of the cache's Redis commands took, failed or not. */
@@ -20,19 +21,15 @@ export interface RedisHealth {
  * the log.
  */
 export function createRedisHealth (log: FastifyBaseLogger, timings: RedisTimings = {}): RedisHealth {
-  let failing = false
+  const outage = createEpisodeLog()
   return {
     answered (startedMs) {
       if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
-      if (!failing) return
-      failing = false
-      log.info('Redis answers the cache again')
+      outage.recovered(() => log.info('Redis answers the cache again'))
     },
     failed (startedMs, error, action) {
       if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
-      if (failing) return
-      failing = true
-      log.warn({ err: error }, `Redis failed while ${action}: answering from MySQL until it answers again`)
+      outage.failed(() => log.warn({ err: error }, `Redis failed while ${action}: answering from MySQL until it answers again`))
     }
   }
 }
