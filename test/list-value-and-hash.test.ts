@@ -26,16 +26,21 @@ async function redisOf (t: Test, app: FastifyInstance): Promise<Redis> {
 // The longest interval: the sync applies nothing but the passes a test runs itself.
 const NO_TIMED_SYNC = { CACHE_SYNC_INTERVAL_MS: '60000' }
 
-t.test('a write of the previous version, which deletes the value but not the hash, is seen by the next read', async t => {
+/** An app whose first read of NI's list missed and cached it, with SQL and Redis at hand. */
+async function withListCached (t: Test) {
   const app = await build(t, NO_TIMED_SYNC)
   const sql = await directSql(t, app)
   const redis = await redisOf(t, app)
   t.equal((await listed(app)).redis_cache, 'miss')
+  return { app, sql, redis, keys: countryKeys(app.config.CACHE_NAMESPACE, 'NI') }
+}
+
+t.test('a write of the previous version, which deletes the value but not the hash, is seen by the next read', async t => {
+  const { app, sql, redis, keys } = await withListCached(t)
   t.equal((await listed(app)).redis_cache, 'hit', 'the list this process kept')
 
   // What the previous version's PUT does: the change, then DEL of the list's value, stale copy and lease.
   await sql.query("UPDATE locations SET active = 1 WHERE country = 'NI' AND city_key = 'granada'")
-  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
   await redis.del(keys.value, keys.stale, keys.lease)
 
   const after = await listed(app)
@@ -43,11 +48,7 @@ t.test('a write of the previous version, which deletes the value but not the has
 })
 
 t.test('a value filled again by the previous version is read, not the list kept under the hash left over', async t => {
-  const app = await build(t, NO_TIMED_SYNC)
-  const sql = await directSql(t, app)
-  const redis = await redisOf(t, app)
-  t.equal((await listed(app)).redis_cache, 'miss')
-  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
+  const { app, sql, redis, keys } = await withListCached(t)
   const cached = await redis.get(keys.value) as string
 
   await sql.query("UPDATE locations SET active = 1 WHERE country = 'NI' AND city_key = 'granada'")
@@ -64,11 +65,7 @@ t.test('a value filled again by the previous version is read, not the list kept 
 })
 
 t.test('a record about a list whose hash is gone deletes the list, even when the record is a delete', async t => {
-  const app = await build(t, NO_TIMED_SYNC)
-  const sql = await directSql(t, app)
-  const redis = await redisOf(t, app)
-  t.equal((await listed(app)).redis_cache, 'miss')
-  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
+  const { app, sql, redis, keys } = await withListCached(t)
   // Redis eviction (allkeys-*) may drop the hash and keep the value.
   await redis.del(keys.members)
 
@@ -79,11 +76,7 @@ t.test('a record about a list whose hash is gone deletes the list, even when the
 })
 
 t.test('a record about a list filled again by the previous version is not checked against the hash left over', async t => {
-  const app = await build(t, NO_TIMED_SYNC)
-  const sql = await directSql(t, app)
-  const redis = await redisOf(t, app)
-  t.equal((await listed(app)).redis_cache, 'miss')
-  const keys = countryKeys(app.config.CACHE_NAMESPACE, 'NI')
+  const { app, sql, redis, keys } = await withListCached(t)
   const cached = JSON.parse(await redis.get(keys.value) as string) as { cities: Array<Record<string, unknown>> }
 
   // A city added and soon removed in SQL; the previous version filled the list in between, the value alone.
