@@ -56,12 +56,6 @@ t.test('1,000 idle keep-alive connections and 100 slow-header connections do not
     for (const socket of sockets) socket.destroy()
   })
 
-  for (let opened = 0; opened < IDLE; opened += 100) {
-    sockets.push(...await Promise.all(Array.from({ length: 100 }, () => idleConnection(port))))
-  }
-  const slow = Array.from({ length: SLOW }, () => slowHeaders(port, stop.signal))
-  sockets.push(...slow.map(connection => connection.socket))
-
   const agent = new Agent({ keepAlive: true, maxSockets: HIT_CONNECTIONS })
   t.teardown(() => agent.destroy())
   const hit = () => new Promise<{ ms: number, body: string }>((resolve, reject) => {
@@ -72,27 +66,43 @@ t.test('1,000 idle keep-alive connections and 100 slow-header connections do not
       response.on('end', () => resolve({ ms: performance.now() - started, body }))
     }).on('error', reject).end()
   })
+  const measureHits = async () => {
+    const times: number[] = []
+    const bodies = new Set<string>()
+    await Promise.all(Array.from({ length: HIT_CONNECTIONS }, async () => {
+      while (times.length < HITS) {
+        const { ms, body } = await hit()
+        times.push(ms)
+        bodies.add(body)
+      }
+    }))
+    return { times, bodies }
+  }
   await hit()
+  // The same hits alone first: on a loaded machine (the whole suite runs in parallel on two cores)
+  // they may take longer than 50 ms whatever the connections do, and that is not what is tested.
+  const alone = percentile((await measureHits()).times, 0.99)
+
+  for (let opened = 0; opened < IDLE; opened += 100) {
+    sockets.push(...await Promise.all(Array.from({ length: 100 }, () => idleConnection(port))))
+  }
+  const slowOpenedAt = performance.now()
+  const slow = Array.from({ length: SLOW }, () => slowHeaders(port, stop.signal))
+  sockets.push(...slow.map(connection => connection.socket))
   await sleep(500)
 
-  const times: number[] = []
-  const bodies = new Set<string>()
-  await Promise.all(Array.from({ length: HIT_CONNECTIONS }, async () => {
-    while (times.length < HITS) {
-      const { ms, body } = await hit()
-      times.push(ms)
-      bodies.add(body)
-    }
-  }))
+  const { times, bodies } = await measureHits()
   t.comment(`${HITS} hits over ${HIT_CONNECTIONS} connections beside ${IDLE} idle and ${SLOW} slow ones: p50 ${percentile(times, 0.5).toFixed(1)} ms, p99 ${percentile(times, 0.99).toFixed(1)} ms, worst ${Math.max(...times).toFixed(1)} ms`)
   t.same(bodies, new Set(['{"active":true,"country":"NI","city":"Managua","redis_cache":"hit"}']), 'every answer a cache hit')
-  t.ok(percentile(times, 0.99) < 50, 'p99 under 50 ms')
+  const bound = Math.max(50, 2 * alone)
+  t.ok(percentile(times, 0.99) < bound, `p99 under ${bound.toFixed(0)} ms (50 ms, or twice the ${alone.toFixed(1)} ms of the same hits alone)`)
   t.ok(sockets.slice(0, IDLE).every(socket => !socket.destroyed), 'the idle connections are still open: none refused for their number')
 
-  const started = performance.now()
   const answers = await Promise.all(slow.map(connection => connection.closed))
-  const closedAfterMs = performance.now() - started
-  t.comment(`slow-header connections closed by the server after ${(closedAfterMs / 1000).toFixed(1)} s more`)
+  const closedAfterMs = performance.now() - slowOpenedAt
+  t.comment(`slow-header connections closed by the server ${(closedAfterMs / 1000).toFixed(1)} s after they opened`)
   t.ok(answers.every(answer => answer.startsWith('HTTP/1.1 408')), 'the slow-header connections get 408 Request Timeout')
-  t.ok(closedAfterMs < HTTP_TIMEOUTS.headersTimeout, 'once their headers took longer than headersTimeout')
+  // Node looks for them every connectionsCheckingInterval; a second more for a loaded machine.
+  const latestMs = HTTP_TIMEOUTS.headersTimeout + HTTP_TIMEOUTS.connectionsCheckingInterval + 1000
+  t.ok(closedAfterMs >= HTTP_TIMEOUTS.headersTimeout && closedAfterMs < latestMs, 'once their headers took longer than headersTimeout, and not much longer')
 })
