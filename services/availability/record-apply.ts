@@ -23,6 +23,13 @@ export interface RecordApplyOptions {
   log: FastifyBaseLogger
 }
 
+/** The records one script applies, and the entry it applies them to. */
+interface Applying {
+  records: InvalidationRecord[]
+  entry: string
+  done: Promise<number>
+}
+
 /** The newest record of each location among `records`: it alone decides what is current. */
 function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] {
   const newest = new Map<string, InvalidationRecord>()
@@ -87,8 +94,8 @@ export function createRecordApply (options: RecordApplyOptions): (records: Inval
     return deleted
   }
 
-  /** Counts what applied; a refusal is warned about once, until its entry applies again. Returns the refused locations' keys. */
-  function settle (entry: string, records: InvalidationRecord[], outcome: PromiseSettledResult<number>, refused: Set<string>): void {
+  /** Counts what applied; a refusal is warned about once, until its entry applies again, and its locations' keys go to `refused`. */
+  function settle ({ entry, records }: Applying, outcome: PromiseSettledResult<number>, refused: Set<string>): void {
     if (outcome.status === 'fulfilled') {
       stats.records.deleted += outcome.value
       refusing.delete(entry)
@@ -104,16 +111,13 @@ export function createRecordApply (options: RecordApplyOptions): (records: Inval
 
   return async function applyRecords (records) {
     const newest = newestByLocation(records)
-    const applying = [
+    const applying: Applying[] = [
       ...newest.map(record => ({ records: [record], entry: locationKey(record), done: applyToLocation(record) })),
       ...[...byCountry(newest)].map(([country, group]) => ({ records: group, entry: country, done: applyToList(country, group) }))
     ]
     const outcomes = await Promise.allSettled(applying.map(({ done }) => done))
     const refused = new Set<string>()
-    for (const [index, outcome] of outcomes.entries()) {
-      const { entry, records: named } = applying[index] as { entry: string, records: InvalidationRecord[] }
-      settle(entry, named, outcome, refused)
-    }
+    for (const [index, outcome] of outcomes.entries()) settle(applying[index] as Applying, outcome, refused)
     // Older records of a refused location go with it: they are applied by its newest one.
     return records.filter(record => refused.has(locationKey(record)))
   }
