@@ -4,15 +4,12 @@ import fp from 'fastify-plugin'
 import { createOperatorLookup } from '../config/operator-tokens.ts'
 import { clientKeyOf } from '../services/auth/client-key.ts'
 import { createFailedAttempts } from '../services/auth/failed-attempts.ts'
+import type {} from '../logging/request-operator.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The operators' routes' onRequest hook: a client that keeps failing is answered 429, a bad token 401. */
     authenticateOperator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-  }
-  interface FastifyRequest {
-    /** The name of the operator whose token authenticated this request; set on the write routes only. */
-    operator: string
   }
 }
 

@@ -6,7 +6,7 @@ export const ErrorResponse = Type.Object({
   code: Type.Optional(Type.String()),
   error: Type.String(),
   message: Type.String()
-}, { $id: 'ErrorResponse', description: 'Fastify\'s standard error shape' })
+}, { $id: 'ErrorResponse', additionalProperties: false, description: 'Fastify\'s standard error shape' })
 
 const errorWith = (statusCode: number, error: string, message: string, description: string, options: object = {}): TSchema =>
   Type.Ref(ErrorResponse, { description, examples: [{ statusCode, error, message }], ...options })

@@ -79,3 +79,22 @@ t.test('the contract check catches a response the document does not describe', a
   t.equal(failures.length, 1)
   t.match(failures[0], /GET \/health → 418: status not documented/)
 })
+
+t.test('the contract check catches a property the document does not name', async t => {
+  const env = isolatedEnv()
+  const app = await buildApp({ config: readConfig(env) })
+  t.teardown(async () => {
+    await app.close()
+    await cleanUp(env)
+  })
+  // Added to the body before the check sees it (hooks run in the order they were added).
+  app.addHook('onSend', async (request, _reply, payload) =>
+    request.url === '/health?extra' ? JSON.stringify({ ...JSON.parse(String(payload)), extra: true }) : payload)
+  const failures: string[] = []
+  assertResponsesMatchOpenApi({ fail: (...args: unknown[]) => { failures.push(String(args[0])); return false } }, app)
+  await app.ready()
+  t.equal((await app.inject({ url: '/health?extra' })).json().extra, true)
+  await app.inject({ url: '/health' })
+  t.equal(failures.length, 1)
+  t.match(failures[0], /GET \/health → 200: body does not match the documented schema: .*must NOT have additional properties/)
+})
