@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
+import { BulkBody, BulkResult } from '../../schemas/bulk.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
 import type { Writer } from '../../services/availability/service.ts'
@@ -8,6 +9,9 @@ import type { Writer } from '../../services/availability/service.ts'
 const toBoolean = (active: boolean | string) => typeof active === 'boolean' ? active : active.toLowerCase() === 'true'
 
 const operatorsOnly = { tags: ['operators'], security: [{ bearerAuth: [] }] }
+
+// A bulk body names up to 10,000 cities (schemas/bulk.ts), up to 400 bytes each in UTF-8, with JSON's quotes and commas.
+const BULK_BODY_LIMIT_BYTES = 4 * 1024 * 1024
 
 /** Who a write is done for, as the service records it. */
 const writerOf = (request: FastifyRequest): Writer => ({ operator: request.operator, requestId: request.id })
@@ -52,6 +56,25 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     await fastify.availability.remove(request.query.country, request.query.city, writerOf(request))
     return reply.code(204).send(null)
+  })
+
+  fastify.put('/active/cities', {
+    bodyLimit: BULK_BODY_LIMIT_BYTES,
+    schema: {
+      ...operatorsOnly,
+      operationId: 'setAvailabilityOfCities',
+      summary: 'Switch sales on or off in many cities of a country at once',
+      description: 'Every city of the country, or those named in `cities` (matched like `GET /active`), in one transaction: ' +
+        'a name that matches no city is a `404` naming it, and nothing changes. Cities already at the flag are left alone ' +
+        '(no history row, no new version); each city that changes gets its history row, and it and the country\'s list are ' +
+        'invalidated before the answer. The body may be up to 4 MiB.',
+      body: BulkBody,
+      response: { 200: BulkResult, ...writeErrors }
+    }
+  }, async (request) => {
+    const { country, cities, active } = request.body
+    const change = await fastify.availability.setActiveMany(country, cities, toBoolean(active), writerOf(request))
+    return { result: 'Ok' as const, ...change }
   })
 }
 
