@@ -17,7 +17,15 @@ async function listed (app: FastifyInstance, country = 'NI'): Promise<Record<str
 const changesOf = async (sql: Awaited<ReturnType<typeof directSql>>, requestId: string) => {
   const [rows] = await sql.query<RowDataPacket[]>(
     'SELECT country, city, action, active, previous, version, operator FROM location_changes WHERE request_id = ? ORDER BY city_key', [requestId])
-  return rows.map(row => ({ ...row, active: Boolean(row.active), previous: Boolean(row.previous), version: Number(row.version) }))
+  return rows.map(row => ({
+    country: String(row.country),
+    city: String(row.city),
+    action: String(row.action),
+    active: Boolean(row.active),
+    previous: Boolean(row.previous),
+    version: Number(row.version),
+    operator: String(row.operator)
+  }))
 }
 
 t.test('a bulk change switches the named cities matched like GET /active, and only those whose flag differs', async t => {

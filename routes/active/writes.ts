@@ -5,6 +5,7 @@ import { BulkBody, BulkResult } from '../../schemas/bulk.ts'
 import { Conflict, writeErrors } from '../../schemas/errors.ts'
 import { InsertResult, LocationBody, LocationQuery, UpdateResult } from '../../schemas/location.ts'
 import type { Writer } from '../../services/availability/service.ts'
+import { writeRefusal } from '../../services/auth/write-scope.ts'
 
 const toBoolean = (active: boolean | string) => typeof active === 'boolean' ? active : active.toLowerCase() === 'true'
 
@@ -13,8 +14,12 @@ const operatorsOnly = { tags: ['operators'], security: [{ bearerAuth: [] }] }
 // A bulk body names up to 10,000 cities (schemas/bulk.ts), up to 400 bytes each in UTF-8, with JSON's quotes and commas.
 const BULK_BODY_LIMIT_BYTES = 4 * 1024 * 1024
 
-/** Who a write is done for, as the service records it. */
-const writerOf = (request: FastifyRequest): Writer => ({ operator: request.operator, requestId: request.id })
+/** Who a write is done for, as the service records it; refused 403 when the token's scope does not cover the country. */
+function writerOf (request: FastifyRequest, country: string): Writer {
+  const refusal = writeRefusal(request.operatorScope, country)
+  if (refusal !== undefined) throw request.server.httpErrors.forbidden(refusal)
+  return { operator: request.operator, requestId: request.id }
+}
 
 /** Switch, register and remove cities: registered by routes/operators.ts, behind the operators' bearer auth. */
 const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -28,7 +33,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { country, city, active } = request.body
-    return { result: 'Ok' as const, update: await fastify.availability.setActive(country, city, toBoolean(active), writerOf(request)) }
+    return { result: 'Ok' as const, update: await fastify.availability.setActive(country, city, toBoolean(active), writerOf(request, country)) }
   })
 
   fastify.post('/active', {
@@ -41,7 +46,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { country, city, active } = request.body
-    const inserted = await fastify.availability.create(country, city, toBoolean(active), writerOf(request))
+    const inserted = await fastify.availability.create(country, city, toBoolean(active), writerOf(request, country))
     return reply.code(201).send({ result: 'Ok', Insert: inserted })
   })
 
@@ -54,7 +59,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 204: Type.Null({ description: 'Removed' }), ...writeErrors }
     }
   }, async (request, reply) => {
-    await fastify.availability.remove(request.query.country, request.query.city, writerOf(request))
+    await fastify.availability.remove(request.query.country, request.query.city, writerOf(request, request.query.country))
     return reply.code(204).send(null)
   })
 
@@ -73,7 +78,7 @@ const writeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { country, cities, active } = request.body
-    const change = await fastify.availability.setActiveMany(country, cities, toBoolean(active), writerOf(request))
+    const change = await fastify.availability.setActiveMany(country, cities, toBoolean(active), writerOf(request, country))
     return { result: 'Ok' as const, ...change }
   })
 }
