@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { TOKEN, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
+import { eventStreamFront } from './support/event-stream-front.ts'
 
 // An operator's whole session in the console, in the machine's Chromium: signing in, switching a
 // city and seeing the public answer change, a second browser seeing it live, bulk changes with
@@ -245,5 +246,28 @@ t.test('at 360 px wide, everything fits without scrolling sideways', async t => 
   await page.locator('#cities li[data-city="Granada"] button[role="switch"][aria-checked="true"]').waitFor()
   await mkdir(SCREENSHOTS, { recursive: true })
   await page.screenshot({ path: join(SCREENSHOTS, 'console-360.png'), fullPage: true })
+  t.same(session.problems, [])
+})
+
+t.test('where the service has the change stream, the console follows its events instead of polling', async t => {
+  const session = await start(t)
+  const front = await eventStreamFront(t, session.address)
+  const page = await openConsole({ ...session, address: front.address })
+  await signIn(page, TOKEN)
+  await chooseCountry(page, 'NI', 'NI')
+  t.equal(await front.opened, 'NI', 'the page opened the stream of its country')
+  await page.getByText('En vivo: los cambios llegan por el flujo de cambios del servicio.').waitFor()
+  // Events only, MySQL untouched: what the page shows next came from the stream, not from a poll.
+  const changedAt = new Date().toISOString()
+  front.send({ country: 'NI', city: 'Managua', active: false, action: 'update', version: 7, changed_at: changedAt })
+  await page.locator('#cities li[data-city="Managua"] button[role="switch"][aria-checked="false"]').waitFor({ timeout: 1000 })
+  front.send({ country: 'NI', city: 'Tipitapa', active: true, action: 'create', version: 1, changed_at: changedAt })
+  await page.locator('#cities li[data-city="Tipitapa"] button[role="switch"][aria-checked="true"]').waitFor({ timeout: 1000 })
+  front.send({ country: 'NI', city: 'Rivas', active: null, action: 'delete', version: 2, changed_at: changedAt })
+  await page.locator('#cities li[data-city="Rivas"]').waitFor({ state: 'detached', timeout: 1000 })
+  front.send({ country: 'HN', city: 'Granada', active: true, action: 'update', version: 9, changed_at: changedAt })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.equal(await switchOf(page, 'Granada').getAttribute('aria-checked'), 'false', 'another country\'s event changes nothing here')
+  t.equal(await publicFlag(session.app, 'Managua'), true, 'the service itself was not changed')
   t.same(session.problems, [])
 })
