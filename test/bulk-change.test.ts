@@ -176,3 +176,24 @@ t.test('bulk changes and single PUTs racing on the same cities: no 500, each ans
     t.equal((await active(app, town.city)).active, town.active === 1, `${town.city}: and GET /active answers it`)
   }
 })
+
+t.test('a bulk change that MySQL picks as a deadlock\'s victim is sent again, and goes through', async t => {
+  const app = await build(t)
+  const other = await directSql(t, app)
+  // The other transaction has written much, so MySQL rolls back the bulk change, the lighter one.
+  await other.beginTransaction()
+  await other.query('INSERT INTO locations (country, city, city_key, active) VALUES ?', [Array.from({ length: 200 }, (_, index) => ['CR', `Peso ${index}`, `peso ${index}`, 0])])
+  await other.query("SELECT active FROM locations WHERE country = 'NI' AND city_key = 'rivas' FOR UPDATE")
+  // The bulk change locks Granada, then waits for Rivas...
+  const answer = app.inject(bulk({ country: 'NI', active: true, cities: ['Rivas', 'Granada'] }, { 'x-request-id': 'bulk-deadlock' }))
+  await new Promise(resolve => setTimeout(resolve, 300))
+  // ...while the other transaction, holding Rivas, asks for Granada: a deadlock.
+  await other.query("SELECT active FROM locations WHERE country = 'NI' AND city_key = 'granada' FOR UPDATE")
+  await other.rollback()
+  const response = await answer
+  t.equal(response.statusCode, 200)
+  t.same(response.json().cities, ['Granada', 'Rivas'])
+  t.equal(app.availabilityStore.rolledBackWrites.retried, 1, 'MySQL rolled it back once, and it was sent again')
+  const sql = await directSql(t, app)
+  t.same((await changesOf(sql, 'bulk-deadlock')).map(row => row.city), ['Granada', 'Rivas'], 'one history row each, from the attempt that committed')
+})
