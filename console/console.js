@@ -367,7 +367,11 @@ async function showHistory (city) {
     row.append(...cells.map(text => Object.assign(document.createElement('td'), { textContent: text })))
     return row
   })
-  if (rows.length === 0) rows.push(Object.assign(document.createElement('tr'), { textContent: 'Sin cambios registrados.' }))
+  if (rows.length === 0) {
+    const empty = document.createElement('tr')
+    empty.append(Object.assign(document.createElement('td'), { colSpan: 3, textContent: 'Sin cambios registrados.' }))
+    rows.push(empty)
+  }
   $('history-rows').replaceChildren(...rows)
   $('history').hidden = false
   $('history-close').focus()

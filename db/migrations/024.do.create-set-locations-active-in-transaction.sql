@@ -33,11 +33,16 @@ BEGIN
     SELECT TRUE AS applied, changed_count AS changed;
     COMMIT;
   ELSE
+    -- Counted as they are locked (FOUND_ROWS is deprecated in MySQL 8): a key without a row is
+    -- gap-locked, so none of them can appear before the answer below is read.
+    SELECT COUNT(*) INTO found_count
+      FROM JSON_TABLE(in_city_keys, '$[*]' COLUMNS (city_key VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS named
+      JOIN locations AS l ON l.country = in_country AND l.city_key = named.city_key
+      FOR UPDATE;
     SELECT l.city, l.city_key, l.active, l.version
       FROM JSON_TABLE(in_city_keys, '$[*]' COLUMNS (city_key VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS named
       JOIN locations AS l ON l.country = in_country AND l.city_key = named.city_key
       ORDER BY l.city_key FOR UPDATE;
-    SET found_count = FOUND_ROWS();
     IF found_count = JSON_LENGTH(in_city_keys) THEN
       UPDATE locations AS l
         JOIN JSON_TABLE(in_city_keys, '$[*]' COLUMNS (city_key VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS named
