@@ -16,13 +16,14 @@ t.setTimeout(180_000)
 
 const SCREENSHOTS = join(import.meta.dirname, '..', 'test-artifacts')
 const NI_TOKEN = 'token-of-the-nicaraguan-team-0123456789'
+const READ_TOKEN = 'token-of-the-auditor-0123456789abcdef'
 // Live means about a second: the poll's interval, a request, and a margin for a loaded machine.
 const LIVE_MS = 3000
 
 interface Session { app: FastifyInstance, address: string, browser: Browser, problems: string[] }
 
 async function start (t: Test): Promise<Session> {
-  const app = await build(t, { API_TOKENS: `admin:${TOKEN},ni-team[NI]:${NI_TOKEN}`, DATABASE_WRITE_TIMEOUT_MS: '2000', CACHE_SYNC_INTERVAL_MS: '200' })
+  const app = await build(t, { API_TOKENS: `admin:${TOKEN},ni-team[NI]:${NI_TOKEN},audit[read]:${READ_TOKEN}`, DATABASE_WRITE_TIMEOUT_MS: '2000', CACHE_SYNC_INTERVAL_MS: '200' })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -189,6 +190,17 @@ t.test('a token scoped to Nicaragua sees what it may change, and cannot switch H
   t.equal(status, 403, 'and the service refuses it even from outside the page\'s controls')
   t.equal(await publicFlag(session.app, 'Managua'), true)
   t.equal((await session.app.inject({ url: '/active?country=HN&city=Tegucigalpa' })).json().active, false, 'Honduras unchanged')
+
+  await page.click('#sign-out')
+  await signIn(page, READ_TOKEN)
+  await page.getByText('Conectado como audit').waitFor()
+  t.equal(await page.locator('#who-scope').innerText(), 'Solo lectura: puede ver el historial, no cambiar ciudades.')
+  await chooseCountry(page, 'NI', 'NI')
+  t.equal(await page.locator('#scope-note').innerText(), 'Tu token es de solo lectura: puedes consultar ciudades e historial, no cambiarlos.')
+  t.ok(await switchOf(page, 'Managua').isDisabled(), 'a read-only token switches nothing')
+  t.ok(await page.locator('#add-form button[type="submit"]').isDisabled(), 'nor adds a city')
+  await page.click('#cities li[data-city="Managua"] button:has-text("Historial")')
+  await t.resolves(page.locator('#history-rows tr').first().waitFor(), 'but reads the history')
   t.same(session.problems, [])
 })
 
