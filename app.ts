@@ -17,6 +17,7 @@ import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
 import operatorRoutes from './routes/operators.ts'
+import consoleRoutes from './routes/console.ts'
 import healthRoutes from './routes/health.ts'
 import metricsRoute from './routes/metrics.ts'
 import rootRoute from './routes/root.ts'
@@ -125,5 +126,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoute)
   await app.register(readRoutes)
   await app.register(operatorRoutes)
+  await app.register(consoleRoutes)
   return app
 }

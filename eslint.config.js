@@ -1,3 +1,4 @@
+import globals from 'globals'
 import neostandard from 'neostandard'
 
 // Dependencies point down: app.ts -> routes -> plugins -> services, db, logging, metrics -> config, schemas -> domain,
@@ -14,6 +15,11 @@ export default [
     ts: true,
     ignores: ['dist/**', 'coverage/**', '.tap/**']
   }),
+  {
+    // The console's page script runs in the browser.
+    files: ['console/**'],
+    languageOptions: { globals: globals.browser }
+  },
   {
     files: ['domain/**'],
     rules: {

@@ -22,7 +22,7 @@ t.test('the committed openapi.json is what the code generates (run `npm run open
 t.test('every route is documented, with its errors, and the write routes with the bearer scheme', async t => {
   const app = await build(t)
   const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths
-  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/history', '/health', '/metrics', '/ready'])
+  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/history', '/auth/whoami', '/console/countries', '/health', '/metrics', '/ready'])
   t.same(Object.keys(paths['/active'] ?? {}).sort(), ['delete', 'get', 'post', 'put'])
 
   const active = paths['/active'] as Record<string, Operation>
@@ -38,12 +38,14 @@ t.test('every route is documented, with its errors, and the write routes with th
   const history = paths['/active/history']?.get
   t.same(history?.security, [{ bearerAuth: [] }], 'the history needs the token')
   t.same(Object.keys(history?.responses ?? {}).sort(), ['200', '400', '401', '404', '429', '500', '503'])
-  for (const method of ['put', 'post', 'delete']) {
-    t.same(active[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
-    for (const status of ['400', '401', '404', '413', '415', '429', '500', '503']) {
-      t.ok(active[method]?.responses[status], `${method} documents ${status}`)
+  const writes: Record<string, Operation | undefined> = { ...active, 'put /active/cities': paths['/active/cities']?.put }
+  for (const method of ['put', 'post', 'delete', 'put /active/cities']) {
+    t.same(writes[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
+    for (const status of ['400', '401', '403', '404', '413', '415', '429', '500', '503']) {
+      t.ok(writes[method]?.responses[status], `${method} documents ${status}`)
     }
   }
+  t.same(paths['/auth/whoami']?.get?.security, [{ bearerAuth: [] }], 'whoami needs the token')
   t.ok(active.post?.responses['409'], 'POST documents its conflict')
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) t.ok(operation.operationId, `${method} ${path} has an operationId`)

@@ -5,6 +5,7 @@ import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
+import { switchCities, type BulkChange } from './bulk-switch.ts'
 import type { HistoryStore } from './history-store.ts'
 import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
 
@@ -26,6 +27,8 @@ export interface AvailabilityService {
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   remove (country: string, city: string, writer: Writer): Promise<void>
+  /** Switches the named cities of a country, or all of them, all or nothing (services/availability/bulk-switch.ts). */
+  setActiveMany (country: string, cities: string[] | undefined, active: boolean, writer: Writer): Promise<BulkChange>
 }
 
 // What a client sees of a stored location: the version stays inside.
@@ -89,6 +92,8 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     async remove (country, city, writer) {
       const id = locationId(country, city)
       if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-    }
+    },
+
+    setActiveMany: (country, cities, active, writer) => switchCities(store, cache, country, cities, active, writer)
   }
 }
