@@ -1,6 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
-import type { AvailabilityAnswer, LocationData } from '../../schemas/location.ts'
+import type { AvailabilityAnswer, CacheOutcomeName, LocationData } from '../../schemas/location.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
@@ -34,6 +34,13 @@ export interface AvailabilityService {
 // What a client sees of a stored location: the version stays inside.
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
+function locationAnswer (location: StoredLocation, outcome: CacheOutcomeName): TaggedAnswer<AvailabilityAnswer> {
+  return {
+    body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
+    etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
+  }
+}
+
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
   /**
@@ -53,10 +60,7 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return {
-        body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
-        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
-      }
+      return locationAnswer(location, outcome)
     },
 
     async listCities (country, query) {
