@@ -1,6 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
-import type { AvailabilityAnswer, LocationData } from '../../schemas/location.ts'
+import type { AvailabilityAnswer, CacheOutcomeName, LocationData } from '../../schemas/location.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
@@ -19,13 +19,20 @@ export interface TaggedAnswer<T> {
 }
 
 export interface AvailabilityService {
-  lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
+  /** The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing). */
+  lookup (country: string, city: string): Promise<TaggedAnswer<string>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   remove (country: string, city: string, writer: Writer): Promise<void>
+}
+
+/** What GET /active sends, as the response schema would encode it, and its tag. */
+function encodedAnswer ({ active, country, city }: StoredLocation, outcome: CacheOutcomeName): TaggedAnswer<string> {
+  const body: AvailabilityAnswer = { active, country, city, redis_cache: outcome }
+  return { body: JSON.stringify(body), etag: weakEtag(`${country}\n${city}\n${active}`) }
 }
 
 // What a client sees of a stored location: the version stays inside.
@@ -46,14 +53,17 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     }
   }
 
+  // Keyed by the decoded value itself: the local tier keeps one object per location, and the cache decodes
+  // a value it has decoded before to the same object (location-cache.ts), so a hit reuses its encoded answer.
+  const encodedAnswers = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
+
   return {
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return {
-        body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
-        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
-      }
+      let answers = encodedAnswers.get(location)
+      if (answers === undefined) encodedAnswers.set(location, answers = {})
+      return (answers[outcome] ??= encodedAnswer(location, outcome))
     },
 
     async listCities (country, query) {
