@@ -6,6 +6,7 @@ import type { AvailabilityStore, CountryCities, StoredLocation } from './locatio
 import { createCountryListsKept } from './country-lists-kept.ts'
 import type { InvalidationRecord } from '../cache/invalidation-record-store.ts'
 import { locationKey, type LocationId } from '../../domain/location.ts'
+import { createDecodedValues } from '../cache/decoded-values.ts'
 import { createInvalidations } from '../cache/invalidations.ts'
 import { cacheKeys, countryKeys, invalidationChannel, valueKey } from '../cache/keys.ts'
 import { defineCacheScripts } from '../cache/lease-scripts.ts'
@@ -68,6 +69,9 @@ export interface AvailabilityCache {
   /** Stops retrying and makes one last attempt at the pending invalidations. */
   close (): Promise<void>
 }
+
+// Locations decoded once and kept by their cached JSON: a hit on one of them decodes and encodes nothing.
+const DECODED_LOCATIONS = 10_000
 
 /** The newest record of each location among `records`: it alone decides what is current. */
 function newestByLocation (records: InvalidationRecord[]): InvalidationRecord[] {
@@ -185,11 +189,15 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
     ])
   }))
 
+  // Entries hold JSON null for "not found".
+  const decodeLocation = createDecodedValues<StoredLocation>(DECODED_LOCATIONS, cached => JSON.parse(cached) ?? undefined)
+
   function locationEntry (id: LocationId, name: string): CacheEntry<StoredLocation> {
     return {
       name,
       valueKey: valueKey(namespace, id),
       keys: () => cacheKeys(namespace, id),
+      decode: decodeLocation,
       load: () => store.find(id),
       version: location => location?.version ?? -1,
       isPending: () => invalidations.isPending(id)
