@@ -3,7 +3,7 @@ import { createDecodedValues } from '../services/cache/decoded-values.ts'
 
 t.test('the same bytes decode once, to the same object; past the bound the oldest is decoded again', async t => {
   let decodes = 0
-  const decode = createDecodedValues<{ n: number }>(2, cached => { decodes++; return JSON.parse(cached) ?? undefined })
+  const decode = createDecodedValues<{ n: number } | undefined>(2, cached => { decodes++; return JSON.parse(cached) ?? undefined })
   const first = decode('{"n":1}')
   t.equal(decode('{"n":1}'), first, 'the same object')
   t.equal(decodes, 1)

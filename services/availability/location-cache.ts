@@ -190,7 +190,7 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
   }))
 
   // Entries hold JSON null for "not found".
-  const decodeLocation = createDecodedValues<StoredLocation>(DECODED_LOCATIONS, cached => JSON.parse(cached) ?? undefined)
+  const decodeLocation = createDecodedValues<StoredLocation | undefined>(DECODED_LOCATIONS, cached => JSON.parse(cached) ?? undefined)
 
   function locationEntry (id: LocationId, name: string): CacheEntry<StoredLocation> {
     return {

@@ -5,10 +5,10 @@
  * content (a location's JSON holds its version) and callers never change a
  * decoded value. Bounded: past `max` values, the oldest is forgotten.
  */
-export function createDecodedValues<T> (max: number, decode: (cached: string) => T | undefined): (cached: string) => T | undefined {
-  const decoded = new Map<string, T | undefined>()
+export function createDecodedValues<T> (max: number, decode: (cached: string) => T): (cached: string) => T {
+  const decoded = new Map<string, T>()
   return cached => {
-    if (decoded.has(cached)) return decoded.get(cached)
+    if (decoded.has(cached)) return decoded.get(cached) as T
     const value = decode(cached)
     if (decoded.size >= max) decoded.delete(decoded.keys().next().value as string)
     decoded.set(cached, value)
