@@ -38,6 +38,20 @@ function encodedAnswer ({ active, country, city }: StoredLocation, outcome: Cach
   return { body: JSON.stringify(body), etag: weakEtag(`${country}\n${city}\n${active}`) }
 }
 
+/**
+ * A location's encoded answers, by outcome, kept with the decoded value itself: the local tier keeps one
+ * object per location, and the cache decodes a value it has decoded before to the same object
+ * (location-entries.ts), so a hit reuses its encoded answer.
+ */
+function createEncodedAnswers (): (location: StoredLocation, outcome: CacheOutcomeName) => TaggedAnswer<string> {
+  const encoded = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
+  return (location, outcome) => {
+    let answers = encoded.get(location)
+    if (answers === undefined) encoded.set(location, answers = {})
+    return (answers[outcome] ??= encodedAnswer(location, outcome))
+  }
+}
+
 // What a client sees of a stored location: the version stays inside.
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
@@ -56,17 +70,13 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     }
   }
 
-  // Keyed by the decoded value itself: the local tier keeps one object per location, and the cache decodes
-  // a value it has decoded before to the same object (location-cache.ts), so a hit reuses its encoded answer.
-  const encodedAnswers = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
+  const answerOf = createEncodedAnswers()
 
   return {
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      let answers = encodedAnswers.get(location)
-      if (answers === undefined) encodedAnswers.set(location, answers = {})
-      return (answers[outcome] ??= encodedAnswer(location, outcome))
+      return answerOf(location, outcome)
     },
 
     async listCities (country, query) {
