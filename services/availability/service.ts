@@ -57,6 +57,7 @@ const shown = ({ country, city, active }: StoredLocation): LocationData => ({ co
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
+  const answerOf = createEncodedAnswers()
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
@@ -69,8 +70,6 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       await cache.invalidate(id)
     }
   }
-
-  const answerOf = createEncodedAnswers()
 
   return {
     async lookup (country, city) {
