@@ -27,6 +27,7 @@ import { customFormats } from './schemas/formats.ts'
 import { validationError } from './schemas/validation-error.ts'
 import { loggerOptions } from './logging/logger-options.ts'
 import { RequestLogController } from './logging/request-log-controller.ts'
+import { requestLoggerFactory } from './logging/request-logger.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
@@ -83,6 +84,7 @@ function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
     requestTimeout: HTTP_TIMEOUTS.requestTimeout,
     http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     logController: new RequestLogController(),
+    childLoggerFactory: requestLoggerFactory,
     // The client's address, for the guessing limit and the log, is the one the trusted proxies saw (compose's nginx: 1 hop).
     trustProxy: trustedHops(options.config.TRUST_PROXY_HOPS),
     // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.

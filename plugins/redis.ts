@@ -4,6 +4,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../services/cache/redis-client.ts'
 import type { Config } from '../config/read-config.ts'
 import { createEpisodeLog } from '../logging/episode-log.ts'
+import { watchCommands } from '../services/redis/command-watchdog.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,7 +34,7 @@ interface Connections {
 
 /**
  * The client for the configured topology, every one tuned to fail fast: no
- * offline queue and a short command timeout, so a request never waits for
+ * offline queue and a short command timeout (the watchdog's), so a request never waits for
  * a Redis that is gone, and reconnects with backoff in the background.
  * With the local tier on, a second connection subscribes to invalidations;
  * the configuration refuses the tier with a Cluster (config/redis-topology.ts).
@@ -48,7 +49,7 @@ function connect (config: Config): Connections {
     lazyConnect: true,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
-    commandTimeout: config.REDIS_TIMEOUT_MS,
+    // No commandTimeout: one watchdog per client times the commands out (services/redis/command-watchdog.ts).
     connectTimeout: slowStepMs(config)
   }
   if (topology.kind === 'cluster') {
@@ -128,6 +129,8 @@ export default fp(async function redis (fastify) {
     // The same outage as the command connection's, reported there.
   })
   await ownWrites?.connect().catch(() => {})
+  // A command unanswered for REDIS_TIMEOUT_MS fails, and its request goes to MySQL.
+  const watchdog = watchCommands([client, ...[ownWrites, subscriber].filter(connection => connection !== null)], config.REDIS_TIMEOUT_MS)
 
   fastify.decorate<RedisClient>('redis', client)
   fastify.decorate<RedisClient>('redisForWrites', writes)
@@ -143,5 +146,6 @@ export default fp(async function redis (fastify) {
       await Promise.race([connection.quit().catch(() => {}), sleep(quitWithin, undefined, { ref: false })])
       connection.disconnect()
     }))
+    watchdog.stop()
   })
 }, { name: 'redis', dependencies: ['config'] })

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Cities, CITIES_PAGE_DEFAULT, CitiesQuery, type CitiesAnswer } from '../../schemas/cities.ts'
 import { NotModified, readErrors, TaggedHeaders } from '../../schemas/errors.ts'
-import { Availability, LocationQuery } from '../../schemas/location.ts'
+import { Availability, LocationQuery, type AvailabilityAnswer } from '../../schemas/location.ts'
 import { sendTagged } from './conditional.ts'
+
+const JSON_UTF8 = 'application/json; charset=utf-8'
 
 const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active', {
@@ -16,7 +18,10 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
     }
   }, async (request, reply) => {
-    return sendTagged(request, reply, await fastify.availability.lookup(request.query.country, request.query.city))
+    const body = sendTagged(request, reply, await fastify.availability.lookup(request.query.country, request.query.city))
+    if (typeof body !== 'string') return body
+    // Encoded by the service once per cached value (services/availability/service.ts): sent as it is, without the schema's serializer.
+    return reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)
   })
 
   fastify.get('/active/cities', {
@@ -39,7 +44,7 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const body = sendTagged(request, reply, answer)
     if (!Buffer.isBuffer(body)) return body
     // Encoded once per page (services/availability/city-pages.ts): sent as it is, without the schema's serializer.
-    return reply.type('application/json; charset=utf-8').send(body as unknown as CitiesAnswer)
+    return reply.type(JSON_UTF8).send(body as unknown as CitiesAnswer)
   })
 }
 

@@ -1,3 +1,4 @@
+import { createDecodedValues } from '../cache/decoded-values.ts'
 import type { MemberedEntry, VersionedEntry } from '../cache/entry.ts'
 import type { Invalidations } from '../cache/invalidations.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation } from './location-store.ts'
@@ -21,6 +22,8 @@ export interface LocationEntries {
 }
 
 const encode = (value: unknown) => JSON.stringify(value)
+// How many decoded locations are kept (services/cache/decoded-values.ts).
+const DECODED_LOCATIONS = 10_000
 
 /**
  * The two kinds of cached entry, as the cache protocol (services/cache/entry.ts) wants them: a
@@ -30,6 +33,9 @@ const encode = (value: unknown) => JSON.stringify(value)
 export function createLocationEntries (
   namespace: string, store: AvailabilityStore, invalidations: Invalidations<LocationId>, countryLists: CountryListsKept
 ): LocationEntries {
+  // Decoded once and kept by their cached JSON: a hit on a value decoded before reuses its object, and the answer encoded for it.
+  const decodeLocation = createDecodedValues<StoredLocation>(DECODED_LOCATIONS, cached => JSON.parse(cached) as StoredLocation)
+
   return {
     location: (id, name) => ({
       name,
@@ -37,7 +43,7 @@ export function createLocationEntries (
       keys: () => locationKeys(namespace, id),
       load: () => store.find(id),
       encode,
-      decode: cached => JSON.parse(cached) as StoredLocation,
+      decode: decodeLocation,
       version: location => location?.version ?? -1,
       isPending: () => invalidations.isPending(id)
     }),

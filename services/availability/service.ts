@@ -20,7 +20,8 @@ export interface TaggedAnswer<T> {
 }
 
 export interface AvailabilityService {
-  lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
+  /** The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing). */
+  lookup (country: string, city: string): Promise<TaggedAnswer<string>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
@@ -31,18 +32,32 @@ export interface AvailabilityService {
   setActiveMany (country: string, cities: string[] | undefined, active: boolean, writer: Writer): Promise<BulkChange>
 }
 
-// What a client sees of a stored location: the version stays inside.
-const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
+/** What GET /active sends, as the response schema would encode it, and its tag. */
+function encodedAnswer ({ active, country, city }: StoredLocation, outcome: CacheOutcomeName): TaggedAnswer<string> {
+  const body: AvailabilityAnswer = { active, country, city, redis_cache: outcome }
+  return { body: JSON.stringify(body), etag: weakEtag(`${country}\n${city}\n${active}`) }
+}
 
-function locationAnswer (location: StoredLocation, outcome: CacheOutcomeName): TaggedAnswer<AvailabilityAnswer> {
-  return {
-    body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
-    etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
+/**
+ * A location's encoded answers, by outcome, kept with the decoded value itself: the local tier keeps one
+ * object per location, and the cache decodes a value it has decoded before to the same object
+ * (location-entries.ts), so a hit reuses its encoded answer.
+ */
+function createEncodedAnswers (): (location: StoredLocation, outcome: CacheOutcomeName) => TaggedAnswer<string> {
+  const encoded = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
+  return (location, outcome) => {
+    let answers = encoded.get(location)
+    if (answers === undefined) encoded.set(location, answers = {})
+    return (answers[outcome] ??= encodedAnswer(location, outcome))
   }
 }
 
+// What a client sees of a stored location: the version stays inside.
+const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
+
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
+  const answerOf = createEncodedAnswers()
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
@@ -60,7 +75,7 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return locationAnswer(location, outcome)
+      return answerOf(location, outcome)
     },
 
     async listCities (country, query) {

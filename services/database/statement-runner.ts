@@ -1,7 +1,11 @@
 import type { MySQLPromisePool } from '@fastify/mysql'
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { createAdmissionGate, type AdmissionGate } from './admission-gate.ts'
+import { createDeadlines, type CancelDeadline } from './deadlines.ts'
 import { asUnavailable, DatabaseUnavailableError } from './errors.ts'
+
+// How late a statement's deadline may expire at most: a tenth of the read budget, and never more than this.
+const DEADLINE_TICK_MS = 10
 
 export type StatementKind = 'read' | 'write'
 
@@ -81,6 +85,7 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     connection.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitSeconds}`, () => {})
   })
   const { timings } = options
+  const deadlines = createDeadlines(Math.max(1, Math.min(DEADLINE_TICK_MS, Math.floor(options.readTimeoutMs / 10))))
   let statementCount = 0
   let lastAnswerAt = 0
   let lastFailureAt = 0
@@ -93,18 +98,18 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
 
   /** The statement on a connection; holds the slot until MySQL answers or the connection is given up. */
   async function onConnection<T extends Result> (connection: PoolConnection, sql: string, values: unknown[]): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
+    let cancel: CancelDeadline | undefined
     const broken = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
+      cancel = deadlines.watch(Date.now() + options.writeTimeoutMs, () => {
         // mysql2 never settles a command whose connection is destroyed, hence the rejection of our own.
         connection.destroy()
         reject(new DatabaseUnavailableError(
           `MySQL did not answer within ${options.writeTimeoutMs} ms; a write may or may not have been applied, read it back before retrying`
         ))
-      }, options.writeTimeoutMs)
+      })
     })
     try {
-      const [result] = await Promise.race([connection.query<T>({ sql, values }), broken]).finally(() => clearTimeout(timer))
+      const [result] = await Promise.race([connection.query<T>({ sql, values }), broken]).finally(cancel)
       lastAnswerAt = Date.now()
       connection.release()
       return result
@@ -152,20 +157,19 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       timings.statement?.(kind, Date.now() - started)
     })
 
-    let timer: NodeJS.Timeout | undefined
-    const waitLeft = startedAt + budgetMs - Date.now()
+    let cancel: CancelDeadline | undefined
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
+      cancel = deadlines.watch(startedAt + budgetMs, () => {
         // A write already on its way may commit: it keeps its caller waiting until MySQL answers.
         if (kind === 'write' && sent) return
         callerGone = true
         answer.catch(() => {})
         reject(deadlineError(kind, budgetMs))
-      }, waitLeft)
+      })
     })
     return await Promise.race([answer, deadline])
       .catch(asUnavailable)
-      .finally(() => clearTimeout(timer))
+      .finally(cancel)
   }
 
   return {
