@@ -8,6 +8,7 @@ import { createAvailabilityStore, type AvailabilityStore } from '../services/ava
 import { createAvailabilityService, type AvailabilityService } from '../services/availability/service.ts'
 import { createInvalidationRecordStore } from '../services/cache/invalidation-record-store.ts'
 import { createHistoryStore, type HistoryStore } from '../services/availability/history-store.ts'
+import { changeChannel, createChangeNotices, type ChangeNotices } from '../services/changes/change-notices.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     /** Applies the durable invalidation records every CACHE_SYNC_INTERVAL_MS. */
     recordSync: RecordSync
     locationHistory: HistoryStore
+    /** What writes announce their changes on, for the change streams (plugins/change-stream.ts). */
+    changeNotices: ChangeNotices
   }
 }
 
@@ -88,7 +91,9 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
   fastify.decorate('recordSync', recordSync)
   const history = createHistoryStore(fastify.database)
   fastify.decorate('locationHistory', history)
-  fastify.decorate('availability', createAvailabilityService(store, cache, history))
+  const notices = createChangeNotices(fastify.redis, changeChannel(config.CACHE_NAMESPACE))
+  fastify.decorate('changeNotices', notices)
+  fastify.decorate('availability', createAvailabilityService(store, cache, history, notices))
   registerMetrics(fastify.metrics, store, cache, recordSync)
   // Registered after the Redis plugin, so it runs before the client quits: a last try at pending invalidations.
   fastify.addHook('onClose', async () => {

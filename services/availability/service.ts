@@ -6,6 +6,7 @@ import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from '.
 import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
 import type { HistoryStore } from './history-store.ts'
+import type { ChangeNotices } from '../changes/change-notices.ts'
 import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
 
 export type { Writer } from './location-store.ts'
@@ -32,17 +33,19 @@ export interface AvailabilityService {
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
-export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
+export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore, notices: ChangeNotices): AvailabilityService {
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
-   * have committed, and an invalidation too many costs one cache miss.
+   * have committed, and an invalidation too many costs one cache miss. The
+   * change streams are told too, without waiting (services/changes/).
    */
   async function writing<T> (id: LocationId, write: () => Promise<T>): Promise<T> {
     try {
       return await write()
     } finally {
       await cache.invalidate(id)
+      notices.announce()
     }
   }
 
