@@ -61,6 +61,8 @@ interface Subscriber {
 }
 
 const RETRY_AFTER_SECONDS = 5
+// Long enough for a client that reads to take in a burst of thousands of changes; a stalled one is still stalled.
+const SLOW_CONSUMER_GRACE_MS = 1000
 
 /** No stream for now: the route answers 503 with Retry-After, and the client tries again (another instance, behind a balancer). */
 export class StreamRefusedError extends Error {
@@ -73,8 +75,9 @@ const matches = (filter: ChangeFilter, change: StoredChange): boolean =>
 /**
  * The subscribers of one instance, indexed by country so a change costs a
  * look at the subscribers it may concern. Writes never wait: a subscriber
- * whose unsent output passes `maxUnsentBytes` is disconnected (it resumes
- * with Last-Event-ID), so one slow client holds no memory of the others'.
+ * whose unsent output is still above `maxUnsentBytes` a second after it
+ * passed it is disconnected (it resumes with Last-Event-ID). A frame is one
+ * Buffer shared by every subscriber's queue, so a burst costs references.
  */
 export function createChangeFanOut (changes: ChangeLog, position: () => number | undefined, options: FanOutOptions): ChangeFanOut {
   const everywhere = new Set<Subscriber>()
@@ -82,6 +85,9 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
   let count = 0
   let dropped = 0
   let closing = false
+  // Subscribers whose unsent output passed the bound, looked at again after the grace.
+  const behind = new Set<Subscriber>()
+  let slowCheck: NodeJS.Timeout | undefined
 
   const setOf = (filter: ChangeFilter): Set<Subscriber> => {
     if (filter.country === undefined) return everywhere
@@ -99,10 +105,22 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
 
   function write (subscriber: Subscriber, out: StreamOutput, chunk: string | Buffer): void {
     out.write(chunk)
-    if (out.writableLength <= options.maxUnsentBytes) return
-    dropped++
-    remove(subscriber)
-    out.destroy()
+    if (out.writableLength <= options.maxUnsentBytes || behind.has(subscriber)) return
+    behind.add(subscriber)
+    slowCheck ??= setTimeout(dropThoseStillBehind, SLOW_CONSUMER_GRACE_MS).unref()
+  }
+
+  /** A burst (a bulk change) fills every subscriber's buffers at once: only those that have not read it a moment later are slow. */
+  function dropThoseStillBehind (): void {
+    slowCheck = undefined
+    for (const subscriber of behind) {
+      const out = subscriber.out!
+      if (out.writableLength <= options.maxUnsentBytes || !setOf(subscriber.filter).has(subscriber)) continue
+      dropped++
+      remove(subscriber)
+      out.destroy()
+    }
+    behind.clear()
   }
 
   function send (subscriber: Subscriber, change: StoredChange, frame: Buffer): void {
@@ -180,6 +198,7 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     endAll () {
       closing = true
       clearInterval(keepAlive)
+      clearTimeout(slowCheck)
       for (const set of [everywhere, ...byCountry.values()]) {
         for (const subscriber of set) subscriber.out?.end()
       }

@@ -47,13 +47,12 @@ export function openSse (url: string, headers: Record<string, string> = {}): Pro
       const waiters = new Set<() => void>()
       const notify = () => { for (const waiter of waiters) waiter() }
       response.setEncoding('utf8')
+      const counts = new Map<string, number>()
       response.on('data', (chunk: string) => {
         text += chunk
-        buffered += chunk
-        let end
-        while ((end = buffered.indexOf('\n\n')) !== -1) {
-          const block = buffered.slice(0, end)
-          buffered = buffered.slice(end + 2)
+        const blocks = (buffered + chunk).split('\n\n')
+        buffered = blocks.pop() ?? ''
+        for (const block of blocks) {
           const event: SseEvent = { id: undefined, event: '', data: '', at: performance.now() }
           let dispatch = false
           for (const line of block.split('\n')) {
@@ -64,7 +63,10 @@ export function openSse (url: string, headers: Record<string, string> = {}): Pro
             if (field === 'retry') retries.push(Number(value))
             else if (field === 'id') { event.id = value; dispatch = true } else if (field === 'event') { event.event = value; dispatch = true } else if (field === 'data') { event.data = value; dispatch = true }
           }
-          if (dispatch) events.push(event)
+          if (dispatch) {
+            events.push(event)
+            counts.set(event.event, (counts.get(event.event) ?? 0) + 1)
+          }
         }
         notify()
       })
@@ -87,7 +89,7 @@ export function openSse (url: string, headers: Record<string, string> = {}): Pro
           const found = () => events.filter(event => event.event === type)
           return new Promise((resolve, reject) => {
             const check = () => {
-              if (found().length >= count) { finish(); resolve(found()) } else if (isEnded) { finish(); reject(new Error(`the stream ended with ${found().length} of ${count} ${type} events`)) }
+              if ((counts.get(type) ?? 0) >= count) { finish(); resolve(found()) } else if (isEnded) { finish(); reject(new Error(`the stream ended with ${found().length} of ${count} ${type} events`)) }
             }
             const timer = setTimeout(() => { finish(); reject(new Error(`${found().length} of ${count} ${type} events after ${timeoutMs} ms`)) }, timeoutMs)
             const finish = () => { clearTimeout(timer); waiters.delete(check) }
@@ -105,6 +107,16 @@ export function openSse (url: string, headers: Record<string, string> = {}): Pro
   })
 }
 
-/** The `data` of change events, parsed. */
-export const changesIn = (events: SseEvent[]) =>
-  events.filter(event => event.event === 'change').map(event => ({ id: Number(event.id), ...JSON.parse(event.data) as Record<string, unknown> }))
+export interface ReceivedChange {
+  id: number
+  country: string
+  city: string
+  active: boolean | null
+  action: string
+  version: number
+  changed_at: string
+}
+
+/** The change events, their id and parsed `data`. */
+export const changesIn = (events: SseEvent[]): ReceivedChange[] =>
+  events.filter(event => event.event === 'change').map(event => ({ id: Number(event.id), ...JSON.parse(event.data) as Omit<ReceivedChange, 'id'> }))
