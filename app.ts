@@ -18,6 +18,7 @@ import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
 import eventsRoute from './routes/active/events.ts'
+import ofrepRoutes from './routes/ofrep.ts'
 import operatorRoutes from './routes/operators.ts'
 import healthRoutes from './routes/health.ts'
 import metricsRoute from './routes/metrics.ts'
@@ -128,6 +129,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoute)
   await app.register(readRoutes)
   await app.register(eventsRoute)
+  await app.register(ofrepRoutes)
   await app.register(operatorRoutes)
   return app
 }

@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ChangeStreamHeaders, ChangeStreamQuery, EventStream } from '../../schemas/change-stream.ts'
 import { BadRequest, InternalError, ServiceUnavailable } from '../../schemas/errors.ts'
 import { changeFormat } from '../../services/changes/stream-formats.ts'
-import { locationId } from '../../domain/location.ts'
-import { lastEventIdOf, sendStream } from './stream-response.ts'
+import { filterOf, lastEventIdOf, sendStream } from './stream-response.ts'
 
 const eventsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active/events', {
@@ -22,10 +21,7 @@ const eventsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: EventStream('The change stream; it lasts until either side closes it'), 400: BadRequest, 500: InternalError, 503: ServiceUnavailable }
     }
   }, async (request, reply) => {
-    const { country, city } = request.query
-    if (city !== undefined && country === undefined) throw fastify.httpErrors.badRequest('querystring/city needs querystring/country')
-    const filter = country === undefined ? {} : city === undefined ? { country: country.toUpperCase() } : locationId(country, city)
-    return sendStream(reply, fastify.changeStream, { filter, format: changeFormat, lastEventId: lastEventIdOf(request.headers['last-event-id']) })
+    return sendStream(reply, fastify.changeStream, { filter: filterOf(request.query), format: changeFormat, lastEventId: lastEventIdOf(request.headers['last-event-id']) })
   })
 }
 

@@ -1,7 +1,17 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
+import { httpErrors } from '@fastify/sensible'
 import type { ChangeFanOut, StreamRequest } from '../../services/changes/change-fan-out.ts'
+import type { ChangeFilter } from '../../services/changes/change-log.ts'
+import { locationId } from '../../domain/location.ts'
 import { StreamRefusedError } from '../../services/changes/change-fan-out.ts'
+
+/** Which changes a stream's query asks for; a city needs its country (400 otherwise). */
+export function filterOf ({ country, city }: { country?: string, city?: string }): ChangeFilter {
+  if (city !== undefined && country === undefined) throw httpErrors.badRequest('querystring/city needs querystring/country')
+  if (country === undefined) return {}
+  return city === undefined ? { country: country.toUpperCase() } : locationId(country, city)
+}
 
 const LAST_EVENT_ID = /^(0|[1-9][0-9]{0,15})$/
 

@@ -1,6 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
-import type { AvailabilityAnswer, LocationData } from '../../schemas/location.ts'
+import type { AvailabilityAnswer, CacheOutcomeName, LocationData } from '../../schemas/location.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
@@ -21,12 +21,19 @@ export interface TaggedAnswer<T> {
 
 export interface AvailabilityService {
   lookup (country: string, city: string): Promise<TaggedAnswer<AvailabilityAnswer>>
+  /** The same read as lookup, but a location not registered is an answer (undefined), not a 404: OFREP evaluates it. */
+  find (country: string, city: string): Promise<TaggedAnswer<FoundLocation>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   remove (country: string, city: string, writer: Writer): Promise<void>
+}
+
+export interface FoundLocation {
+  location: LocationData | undefined
+  outcome: CacheOutcomeName
 }
 
 // What a client sees of a stored location: the version stays inside.
@@ -55,6 +62,16 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
       return {
         body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
+        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
+      }
+    },
+
+    async find (country, city) {
+      const id = locationId(country, city)
+      const { value: location, outcome } = await cache.read(id)
+      if (location === undefined) return { body: { location: undefined, outcome }, etag: weakEtag(`${id.country}\n${id.cityKey}\nunregistered`) }
+      return {
+        body: { location: shown(location), outcome },
         etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
       }
     },
