@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import mysql from 'mysql2/promise'
 import t, { type Test } from 'tap'
 import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
@@ -39,6 +40,9 @@ async function put (base: string, city: string, active: boolean): Promise<number
   if (response.status !== 200) throw new Error(`PUT answered ${response.status}`)
   return performance.now()
 }
+
+const connectionOf = ({ config }: FastifyInstance) =>
+  ({ host: config.DATABASE_HOST, user: config.DATABASE_USER, password: config.DATABASE_PASSWORD, database: config.DATABASE_NAME })
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -167,4 +171,29 @@ t.test('SIGTERM ends every open stream at once, and the process exits cleanly we
   t.same(exit, { code: 0, signal: null }, 'a clean exit')
   t.ok(exited < 5000, 'well within the grace (18 s by default)')
   if (exit.code !== 0) t.comment(server.output().slice(-4000))
+})
+
+t.test('with MySQL cut, a resume is refused with 503 and the open streams wait; once it returns, the changes made meanwhile are streamed', async t => {
+  const proxy = await startTcpProxy(Number(process.env.DATABASE_PORT ?? 3306))
+  t.teardown(() => proxy.close())
+  const app = await build(t, { DATABASE_PORT: String(proxy.port), DATABASE_TIMEOUT_MS: '500', CACHE_SYNC_INTERVAL_MS: '100' })
+  const url = await listen(app)
+  const stream = await subscribe(t, `${url}/active/events`)
+  const [hello] = stream.events
+  // The test's own connection goes to MySQL itself, not through the proxy.
+  const sql = await mysql.createConnection({ ...connectionOf(app), port: Number(process.env.DATABASE_PORT ?? 3306) })
+  t.teardown(() => sql.end())
+
+  await proxy.cut()
+  const resume = await app.inject({ url: '/active/events', headers: { 'last-event-id': String(Number(hello!.id) - 1) } })
+  t.equal(resume.statusCode, 503, 'the resume cannot be read')
+  t.ok(Number(resume.headers['retry-after']) >= 1)
+  t.equal(app.changeStream.size, 1, 'the refused one holds no place')
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'masaya\'')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.same(changesIn(stream.events), [], 'nothing while the feed cannot read')
+
+  await proxy.restore()
+  const [change] = changesIn(await stream.waitFor('change', 1, 5000))
+  t.match(change, { city: 'Masaya', active: true, id: Number(hello!.id) + 1 })
 })
