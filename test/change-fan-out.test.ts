@@ -60,4 +60,34 @@ t.test('a refetch stream resumed with nothing missed says nothing more; no posit
   t.teardown(() => unread.endAll())
   await t.rejects(unread.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { statusCode: 503, message: /cannot be read yet/ })
   t.equal(unread.size, 0)
+
+  fanOut.endAll()
+  await t.rejects(fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { message: /closing/ }, 'none once closing')
+})
+
+t.test('a change for thousands of subscribers is written a slice per turn of the event loop, in order, with other work between slices', async t => {
+  const app = await build(t)
+  const log = createChangeLog(app.database)
+  const latest = await log.latestId()
+  const sql = await directSql(t, app)
+  await sql.query('UPDATE locations SET active = NOT active WHERE country = \'NI\' AND city_key IN (\'leon\', \'granada\')')
+  const [first, second] = await log.after(latest, 10)
+  const fanOut = createChangeFanOut(log, () => latest, { ...OPTIONS, maxSubscribers: 5000 })
+  t.teardown(() => fanOut.endAll())
+  const outputs = await Promise.all(Array.from({ length: 5000 }, async () => {
+    const out = collector()
+    ;(await fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined })).open(out)
+    return out
+  }))
+  const opened = outputs[0]!.text.length
+  const written = () => outputs.filter(out => out.text.length > opened).length
+  fanOut.deliver([first!, second!])
+  const atOnce = written()
+  let between = -1
+  setImmediate(() => { between = written() })
+  await new Promise(resolve => setTimeout(resolve, 200))
+  t.equal(atOnce, 250, 'one slice at once')
+  t.ok(between > 250 && between < 5000, `other work ran between slices (${between} written by then)`)
+  const ids = (out: { text: string }) => [...out.text.matchAll(/^id: (\d+)$/gm)].map(match => Number(match[1])).slice(1)
+  t.ok(outputs.every(out => ids(out).join() === `${first!.id},${second!.id}`), 'every subscriber had both changes, in order')
 })

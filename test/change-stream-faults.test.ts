@@ -236,7 +236,7 @@ async function hitLatencies (url: string, count: number): Promise<number[]> {
 }
 
 t.test('cache hits are not held up by a change sent to thousands of subscribers', async t => {
-  const subscribers = 6000
+  const subscribers = 10_000
   const app = await build(t, { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers) })
   const url = await listen(app)
   const alone = await hitLatencies(url, 300)
@@ -253,6 +253,7 @@ t.test('cache hits are not held up by a change sent to thousands of subscribers'
   await streams.changes(5 * subscribers)
   const [aloneP99, duringP99] = [percentile(alone, 99), percentile(during, 99)]
   t.comment(`cache hits, ms: alone p99 ${aloneP99.toFixed(1)}, max ${Math.max(...alone).toFixed(1)}; during 5 changes to ${subscribers} subscribers p99 ${duringP99.toFixed(1)}, max ${Math.max(...during).toFixed(1)}`)
-  // Written in one loop, a change to 6,000 subscribers held hits up to a p99 of 74 ms here.
-  t.ok(duringP99 <= Math.max(35, 3 * aloneP99), 'the hits\' p99 stays within 35 ms, or three times their p99 alone')
+  // Measured on 2 shared cores: written in one loop, the hits' p99 was 174-202 ms; in slices of 250, 22-47 ms
+  // (once 174 ms while other work loaded the machine). change-fan-out.test.ts checks the slicing itself.
+  t.ok(duringP99 <= Math.max(100, 5 * aloneP99), 'the hits\' p99 stays within 100 ms, or five times their p99 alone')
 })
