@@ -26,6 +26,7 @@ COPY routes routes
 COPY schemas schemas
 COPY services services
 COPY db db
+COPY console console
 COPY scripts scripts
 # tsc into dist/, then the SQL migrations beside the compiled db/migrate.js.
 RUN npm run build

@@ -19,7 +19,9 @@ import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
 import eventsRoute from './routes/active/events.ts'
 import ofrepRoutes from './routes/ofrep.ts'
+import ofrepEventsRoute from './routes/ofrep-events.ts'
 import operatorRoutes from './routes/operators.ts'
+import consoleRoutes from './routes/console.ts'
 import healthRoutes from './routes/health.ts'
 import metricsRoute from './routes/metrics.ts'
 import rootRoute from './routes/root.ts'
@@ -69,7 +71,10 @@ export function shutdownGraceMs (config: Config): number {
   return 2 * config.DATABASE_WRITE_TIMEOUT_MS + 2000
 }
 
-/** The whole service, as the server runs it and as the tests build it. */
+/**
+ * The whole service, as the server runs it and as the tests build it. Kept whole: its
+ * registrations are the plugins' dependency order, read best as one list.
+ */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logStream === undefined
@@ -130,6 +135,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(readRoutes)
   await app.register(eventsRoute)
   await app.register(ofrepRoutes)
+  await app.register(ofrepEventsRoute)
   await app.register(operatorRoutes)
+  await app.register(consoleRoutes)
   return app
 }

@@ -1,5 +1,5 @@
 import { demoLocations } from '../db/demo-data.ts'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { locationId } from '../domain/location.ts'
 
 export interface BenchLocation {
@@ -19,6 +19,6 @@ export function benchLocations (namespace: string): BenchLocation[] {
     city,
     active,
     path: `/active?country=${country}&city=${encodeURIComponent(city)}`,
-    keys: Object.values(cacheKeys(namespace, locationId(country, city)))
+    keys: Object.values(locationKeys(namespace, locationId(country, city)))
   }))
 }

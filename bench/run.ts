@@ -205,7 +205,7 @@ async function measureMisses (service: Target, locations: BenchLocation[], redis
   if (redisErrors.length > 0) failures.push(`miss: the bench could not delete keys ${redisErrors.length} times (${redisErrors[0]})`)
   const missRatio = share(run.cacheOutcomes, 'miss')
   if (missRatio < MIN_MISS_RATIO) {
-    failures.push(`miss: only ${(100 * missRatio).toFixed(1)}% of answers were misses; has the cache key layout in bench/locations.ts drifted from services/cache/keys.ts?`)
+    failures.push(`miss: only ${(100 * missRatio).toFixed(1)}% of answers were misses; has the cache key layout in bench/locations.ts drifted from services/availability/location-keys.ts?`)
   }
   return run
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import { OperatorName, type OperatorToken } from '../schemas/config.ts'
+import { isAssignedCountryCode } from '../domain/countries.ts'
 
 /** The name of a token listed without one: every token before names existed, and the generated development token. */
 export const DEFAULT_OPERATOR = 'operator'
@@ -13,8 +14,42 @@ export const PRODUCTION_TOKEN_MIN_LENGTH = 32
 
 export type OperatorTokensReading = { tokens: OperatorToken[] } | { problem: string }
 
+/** What a token may do: the countries it may change (undefined: every one), and whether it may write at all. */
+export interface OperatorScope {
+  countries: string[] | undefined
+  readOnly: boolean
+}
+
+/** An operator, as a token names them. */
+export interface Operator {
+  name: string
+  scope: OperatorScope
+}
+
+// `name[scope]`: the brackets are what a name may not hold (OperatorName), so no older entry reads as scoped.
+const SCOPED_NAME = /^(.*)\[(.*)\]$/
+const READ_ONLY = 'read'
+const SCOPE_SYNTAX = 'write country codes joined by "+" (name[NI+CR]:token), or "read" alone (name[read]:token)'
+
+type ScopeReading = Pick<OperatorToken, 'countries' | 'readOnly'> | { problem: string }
+
+/** The part between the brackets: never quoted back, as nothing of an entry is. */
+function readScope (scope: string): ScopeReading {
+  const items = scope.split('+').map(item => item.trim())
+  if (items.length === 1 && items[0]?.toLowerCase() === READ_ONLY) return { readOnly: true }
+  const countries: string[] = []
+  for (const [index, item] of items.entries()) {
+    if (item.toLowerCase() === READ_ONLY) return { problem: `"read" cannot be joined with countries in its scope (a read-only token changes none); ${SCOPE_SYNTAX}` }
+    if (!isAssignedCountryCode(item)) return { problem: `item ${index + 1} of its scope is not an assigned ISO 3166-1 alpha-2 country code; ${SCOPE_SYNTAX}` }
+    const country = item.toUpperCase()
+    if (!countries.includes(country)) countries.push(country)
+  }
+  return { countries }
+}
+
 /**
- * Reads API_TOKENS: comma-separated `name:token` entries or bare tokens, empty entries skipped.
+ * Reads API_TOKENS: comma-separated `name:token` entries or bare tokens, empty entries skipped;
+ * a name may carry a scope in brackets (`name[NI+CR]:token`, `name[read]:token`).
  * A problem names the entry by its place between the commas, counted from 1, and never quotes
  * the entry: any part of it may be a token. For production (`guessable: 'refused'`) a token must
  * be long enough that guessing is hopeless, and not one that is published.
@@ -27,15 +62,21 @@ export function readOperatorTokens (list: string, guessable: 'accepted' | 'refus
     if (entry === '') continue
     const position = index + 1
     const colon = entry.indexOf(':')
-    const name = colon === -1 ? DEFAULT_OPERATOR : entry.slice(0, colon).trim()
+    const scoped = colon === -1 ? null : SCOPED_NAME.exec(entry.slice(0, colon).trim())
+    const name = colon === -1 ? DEFAULT_OPERATOR : (scoped?.[1] ?? entry.slice(0, colon)).trim()
     const token = colon === -1 ? entry : entry.slice(colon + 1).trim()
+    const scope = scoped === null ? {} : readScope(scoped[2] as string)
 
     if (name === '') {
       return { problem: `API_TOKENS entry ${position} has an empty name before its ":"; write name:token, or the token alone for "${DEFAULT_OPERATOR}"` }
     }
+    if (/[[\]]/.test(name)) {
+      return { problem: `API_TOKENS entry ${position}: a scope is written name[NI+CR]:token, right after the name, its countries joined by "+" (a "," ends the entry)` }
+    }
     if (!Value.Check(OperatorName, name)) {
       return { problem: `API_TOKENS entry ${position}: the name before ":" must be ${OperatorName.description} (a token that contains ":" needs a name before it)` }
     }
+    if ('problem' in scope) return { problem: `API_TOKENS entry ${position}: ${scope.problem}` }
     if (token === '') {
       return { problem: `API_TOKENS entry ${position} has no token after its name` }
     }
@@ -48,7 +89,7 @@ export function readOperatorTokens (list: string, guessable: 'accepted' | 'refus
       return { problem: `API_TOKENS entry ${position} repeats the token of entry ${earlier}; list each token once` }
     }
     positionOfToken.set(token, position)
-    tokens.push({ name, token })
+    tokens.push({ name, token, ...scope })
   }
   return { tokens }
 }
@@ -66,17 +107,20 @@ function guessableTokenProblem (token: string): string | undefined {
 }
 
 /**
- * Returns a function giving the name of the operator a bearer token belongs to, or undefined.
+ * Returns a function giving the operator a bearer token belongs to, with its scope, or undefined.
  * Each token is compared in constant time, as @fastify/bearer-auth compares its keys, and every
  * token is compared, so the time taken does not tell which one matched.
  */
-export function createOperatorLookup (tokens: OperatorToken[]): (bearer: string) => string | undefined {
-  const known = tokens.map(({ name, token }) => ({ name, token: Buffer.from(token) }))
+export function createOperatorLookup (tokens: OperatorToken[]): (bearer: string) => Operator | undefined {
+  const known = tokens.map(({ name, token, countries, readOnly }) => ({
+    operator: { name, scope: { countries, readOnly: readOnly === true } },
+    token: Buffer.from(token)
+  }))
   return bearer => {
     const candidate = Buffer.from(bearer)
-    let operator: string | undefined
-    for (const { name, token } of known) {
-      if (sameBytes(token, candidate)) operator = name
+    let operator: Operator | undefined
+    for (const entry of known) {
+      if (sameBytes(entry.token, candidate)) operator = entry.operator
     }
     return operator
   }

@@ -26,3 +26,8 @@ export function capitals (): Array<{ country: string, city: string }> {
     .filter(([code, country]) => assignedCountryCodes.has(code) && country.capital !== '')
     .map(([code, country]) => ({ country: code, city: country.capital }))
 }
+
+/** Every assigned country code, sorted: what a client may offer to choose from. */
+export function assignedCountries (): string[] {
+  return [...assignedCountryCodes].sort()
+}

@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { failureOf, noteFailure } from './request-failures.ts'
+import type {} from './request-operator.ts'
 
 // Far above a healthy answer (under a millisecond from the cache, a few from MySQL).
 const SLOW_MS = 100

@@ -3,10 +3,10 @@ import type { MetricsSink } from './metrics.ts'
 import { createAvailabilityCache, type AvailabilityCache, type CacheOptions } from '../services/availability/location-cache.ts'
 import { createLocalTier } from '../services/cache/local-tier.ts'
 import { createRecordSync, type RecordSync } from '../services/cache/record-sync.ts'
-import { invalidationChannel } from '../services/cache/keys.ts'
-import { createAvailabilityStore, type AvailabilityStore } from '../services/availability/location-store.ts'
+import { invalidationChannel } from '../services/availability/location-keys.ts'
+import { createAvailabilityStore, type AvailabilityStore, type StoredLocation } from '../services/availability/location-store.ts'
 import { createAvailabilityService, type AvailabilityService } from '../services/availability/service.ts'
-import { createInvalidationRecordStore } from '../services/cache/invalidation-record-store.ts'
+import { createInvalidationRecordStore } from '../services/availability/invalidation-records.ts'
 import { createHistoryStore, type HistoryStore } from '../services/availability/history-store.ts'
 import { changeChannel, createChangeNotices, type ChangeNotices } from '../services/changes/change-notices.ts'
 
@@ -56,7 +56,7 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
   const store = createAvailabilityStore(fastify.database, { writeBudgetMs: config.DATABASE_WRITE_TIMEOUT_MS })
   const localTier = fastify.redisSubscriber === null
     ? undefined
-    : createLocalTier(fastify.redisSubscriber, {
+    : createLocalTier<StoredLocation>(fastify.redisSubscriber, {
       channel: invalidationChannel(config.CACHE_NAMESPACE),
       ttlMs: config.CACHE_LOCAL_TTL_MS,
       maxEntries: config.CACHE_LOCAL_MAX_ENTRIES,

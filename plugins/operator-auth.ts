@@ -1,9 +1,10 @@
 import bearerAuth from '@fastify/bearer-auth'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createOperatorLookup } from '../config/operator-tokens.ts'
+import { createOperatorLookup, type OperatorScope } from '../config/operator-tokens.ts'
 import { clientKeyOf } from '../services/auth/client-key.ts'
 import { createFailedAttempts } from '../services/auth/failed-attempts.ts'
+import type {} from '../logging/request-operator.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,8 +12,8 @@ declare module 'fastify' {
     authenticateOperator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
   interface FastifyRequest {
-    /** The name of the operator whose token authenticated this request; set on the write routes only. */
-    operator: string
+    /** What that token may change (API_TOKENS' `name[NI+CR]:token`, `name[read]:token`); set with `operator`. */
+    operatorScope: OperatorScope
   }
 }
 
@@ -39,6 +40,8 @@ const MAX_CLIENTS = 20_000
 export default fp(async function operatorAuth (fastify) {
   const { API_TOKENS, AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_SECONDS } = fastify.config
   fastify.decorateRequest('operator', '')
+  // Never read before the auth sets it: the value only gives every request the same shape.
+  fastify.decorateRequest('operatorScope', null as unknown as OperatorScope)
   const operatorOf = createOperatorLookup(API_TOKENS)
   const failedAttempts = createFailedAttempts({ limit: AUTH_FAILURE_LIMIT, windowMs: AUTH_FAILURE_WINDOW_SECONDS * 1000, maxClients: MAX_CLIENTS })
   // Requests whose token reached `auth`: a refusal of theirs was counted there.
@@ -54,7 +57,8 @@ export default fp(async function operatorAuth (fastify) {
         failedAttempts.recordFailure(clientKeyOf(request.ip))
         return false
       }
-      request.operator = operator
+      request.operator = operator.name
+      request.operatorScope = operator.scope
       return true
     },
     // The scheme's name in any case, as RFC 9110 (11.1) has it: `bearer x` is `Bearer x`.

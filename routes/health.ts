@@ -1,12 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
-
-const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process serves requests' })
-const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
-  mysql: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]),
-  redis: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], { description: '"degraded": Redis is unreachable and reads go to MySQL' })
-}, { description: 'Ready when MySQL answers; Redis is reported but optional' })
+import { Health, Readiness } from '../schemas/health.ts'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/health', {

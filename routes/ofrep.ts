@@ -1,14 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError } from 'fastify'
-import { ChangeStreamHeaders, ChangeStreamQuery, EventStream } from '../schemas/change-stream.ts'
-import { BadRequest, InternalError, NotModified, PayloadTooLarge, ServiceUnavailable, TaggedHeaders, UnsupportedMediaType } from '../schemas/errors.ts'
+import { InternalError, NotModified, PayloadTooLarge, ServiceUnavailable, TaggedHeaders, UnsupportedMediaType } from '../schemas/errors.ts'
 import {
   BulkEvaluationFailure, BulkEvaluationSuccess, BulkQuery, EvaluationFailure, EvaluationRequest, EvaluationSuccess, FLAG_KEY, FlagKeyParams, FlagNotFound
 } from '../schemas/ofrep.ts'
 import { evaluateSalesActive, locationOfContext, type ContextLocation } from '../services/ofrep/sales-active.ts'
-import { refetchFormat } from '../services/changes/stream-formats.ts'
 import { sendTagged } from './active/conditional.ts'
-import { filterOf, lastEventIdOf, sendStream } from './active/stream-response.ts'
 
 const ofrep = { tags: ['ofrep'], security: [] }
 // The protocol's ADR 0008 default: a hidden page's provider closes its stream after this, and re-fetches when shown.
@@ -30,8 +27,7 @@ const eventStreamOf = ({ country, city }: ContextLocation) => ({
  */
 const ofrepRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.setErrorHandler<FastifyError>(function (error, request, reply) {
-    // The event stream's refusals are the service's, like GET /active/events'.
-    if (error.statusCode !== 400 || request.method !== 'POST') throw error
+    if (error.statusCode !== 400) throw error
     const { key } = request.params as { key?: string }
     return reply.code(400).header('cache-control', 'no-store').send({
       ...(key === undefined ? {} : { key }),
@@ -73,22 +69,6 @@ const ofrepRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const location = locationOfContext(request.body.context)
     const { body, etag } = await evaluateSalesActive(fastify.availability, location)
     return sendTagged(request, reply, { body: { flags: [body], eventStreams: [eventStreamOf(location)] }, etag })
-  })
-
-  fastify.get('/ofrep/v1/events', {
-    schema: {
-      ...ofrep,
-      operationId: 'streamRefetchEvaluation',
-      summary: 'OFREP event stream: refetchEvaluation on every change (Server-Sent Events)',
-      description: 'The stream a bulk evaluation\'s `eventStreams` names: for every change to the location (or the country, or anywhere, as filtered), ' +
-        'a `message` whose data is `{"type":"refetchEvaluation","lastModified":<seconds>}`, its `id` the change\'s. A reconnection with `Last-Event-ID` ' +
-        'that missed changes gets one such message at once.',
-      querystring: ChangeStreamQuery,
-      headers: ChangeStreamHeaders,
-      response: { 200: EventStream('refetchEvaluation messages; the stream lasts until either side closes it'), 400: BadRequest, 500: InternalError, 503: ServiceUnavailable }
-    }
-  }, async (request, reply) => {
-    return sendStream(reply, fastify.changeStream, { filter: filterOf(request.query), format: refetchFormat, lastEventId: lastEventIdOf(request.headers['last-event-id']) })
   })
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import operatorAuth from '../plugins/operator-auth.ts'
 import historyRoutes from './active/history.ts'
 import writeRoutes from './active/writes.ts'
+import whoAmIRoutes from './whoami.ts'
 
 /**
  * The operators' routes, in one encapsulated context whose every request passes their bearer auth
@@ -14,6 +15,7 @@ const operatorRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.addHook('onRequest', fastify.authenticateOperator)
   await fastify.register(writeRoutes)
   await fastify.register(historyRoutes)
+  await fastify.register(whoAmIRoutes)
 }
 
 export default operatorRoutes

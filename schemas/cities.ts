@@ -27,7 +27,7 @@ export const CitiesQuery = Type.Object({
 export const ListedCity = Type.Object({
   city: Type.String({ description: 'The stored spelling', examples: ['Managua'] }),
   active: Type.Boolean()
-})
+}, { additionalProperties: false })
 
 export const Cities = Type.Object({
   country: Type.String({ examples: ['NI'] }),
@@ -37,6 +37,7 @@ export const Cities = Type.Object({
   }),
   redis_cache: CacheOutcome
 }, {
+  additionalProperties: false,
   description: 'A page of a country\'s cities and whether sales are active in each, and where the answer came from',
   examples: [{
     country: 'NI',

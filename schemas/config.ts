@@ -18,7 +18,8 @@ export const EnvironmentSchema = Type.Object({
   ),
   API_TOKENS: Type.Optional(Type.String({
     description: 'The write routes\' bearer tokens, comma-separated: `name:token`, or a bare `token` for the operator named "operator"; ' +
-      'several tokens may share a name while one is rotated'
+      'several tokens may share a name while one is rotated. A scope after the name limits a token: `name[NI+CR]:token` changes only ' +
+      'those countries, `name[read]:token` only reads the history'
   })),
   // Guessing tokens (plugins/operator-auth.ts): a client that fails this many times within the window is answered 429 until it waits.
   AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
@@ -77,10 +78,14 @@ export const OperatorName = Type.String({
   description: '1–32 characters of A-Z a-z 0-9 _ . -'
 })
 
-/** One entry of API_TOKENS, once read. */
+/** One entry of API_TOKENS, once read; without `countries` and `readOnly`, the token may change every country. */
 export const OperatorTokenSchema = Type.Object({
   name: OperatorName,
-  token: Type.String({ minLength: 1 })
+  token: Type.String({ minLength: 1 }),
+  /** The only countries this token may change (upper case), from `name[NI+CR]:token`. */
+  countries: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }))),
+  /** From `name[read]:token`: the history only, no writes. */
+  readOnly: Type.Optional(Type.Literal(true))
 })
 
 export type OperatorToken = Static<typeof OperatorTokenSchema>

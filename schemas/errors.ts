@@ -6,7 +6,7 @@ export const ErrorResponse = Type.Object({
   code: Type.Optional(Type.String()),
   error: Type.String(),
   message: Type.String()
-}, { $id: 'ErrorResponse', description: 'Fastify\'s standard error shape' })
+}, { $id: 'ErrorResponse', additionalProperties: false, description: 'Fastify\'s standard error shape' })
 
 const errorWith = (statusCode: number, error: string, message: string, description: string, options: object = {}): TSchema =>
   Type.Ref(ErrorResponse, { description, examples: [{ statusCode, error, message }], ...options })
@@ -17,6 +17,8 @@ export const TooManyFailures = errorWith(429, 'Too Many Requests', 'Too many fai
   'This address sent AUTH_FAILURE_LIMIT tokens that were refused within AUTH_FAILURE_WINDOW_SECONDS; until it waits, its requests are refused without looking at their token', {
     headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'Seconds to wait; a request sent before then starts the wait again' } }
   })
+export const Forbidden = errorWith(403, 'Forbidden', 'This token may not change cities in CR; it may change NI',
+  'The token is valid but its scope (API_TOKENS) does not allow this change: another country, or a read-only token; the message says which')
 export const NotFound = errorWith(404, 'Not Found', 'No existen datos Asociados', 'No location with that country and city')
 export const Conflict = errorWith(409, 'Conflict', 'NI/Managua already exists', 'That location already exists')
 export const PayloadTooLarge = errorWith(413, 'Payload Too Large', 'Request body is too large', 'The body is larger than the service accepts (4 KiB)')
@@ -38,6 +40,7 @@ export const readErrors = {
 export const writeErrors = {
   ...readErrors,
   401: Unauthorized,
+  403: Forbidden,
   413: PayloadTooLarge,
   429: TooManyFailures,
   415: UnsupportedMediaType

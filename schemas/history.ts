@@ -22,13 +22,14 @@ export const Change = Type.Object({
   operator: Nullable('The name of the token that made the change; null for a change made outside the API (demo data, SQL)', ['ana']),
   requestId: Nullable('The request that made it (X-Request-Id, or the one the service gave it)', ['8e0f1c52-3b7d-4c6a-9f0e-2d5b7a9c1e34']),
   at: Type.String({ format: 'date-time', description: 'When it was committed, UTC with milliseconds', examples: ['2026-12-01T19:04:31.123Z'] })
-})
+}, { additionalProperties: false })
 
 export const History = Type.Object({
   country: Type.String({ examples: ['NI'] }),
   city: Type.String({ description: 'The stored spelling, or for a deleted location the last one', examples: ['Managua'] }),
   changes: Type.Array(Change, { description: 'Newest first; empty for a location not changed since the history began' })
 }, {
+  additionalProperties: false,
   description: 'Who changed a location, how, and when',
   examples: [{
     country: 'NI',

@@ -37,7 +37,7 @@ export const Location = Type.Object({
   country: Type.String({ examples: ['NI'] }),
   city: Type.String({ description: 'The stored spelling', examples: ['Managua'] }),
   active: Type.Boolean()
-})
+}, { additionalProperties: false })
 
 export const CacheOutcome = Type.Union([
   Type.Literal('hit', { description: 'Served from Redis' }),
@@ -51,17 +51,17 @@ export const Availability = Type.Object({
   country: Type.String({ examples: ['NI'] }),
   city: Type.String({ description: 'The stored spelling', examples: ['Managua'] }),
   redis_cache: CacheOutcome
-}, { description: 'Whether sales are active there, and where the answer came from', examples: [{ active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' }] })
+}, { additionalProperties: false, description: 'Whether sales are active there, and where the answer came from', examples: [{ active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' }] })
 
 export const UpdateResult = Type.Object({
   result: Type.Literal('Ok'),
   update: Location
-}, { description: 'Updated; the cached answer for this location is already gone' })
+}, { additionalProperties: false, description: 'Updated; the cached answer for this location is already gone' })
 
 export const InsertResult = Type.Object({
   result: Type.Literal('Ok'),
   Insert: Location
-}, { description: 'Registered (the key "Insert" is the Flask service\'s)' })
+}, { additionalProperties: false, description: 'Registered (the key "Insert" is the Flask service\'s)' })
 
 export type LocationData = Static<typeof Location>
 export type CacheOutcomeName = Static<typeof CacheOutcome>

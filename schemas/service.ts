@@ -4,4 +4,4 @@ export const ServiceInfo = Type.Object({
   id: Type.Literal('Servicio NicaVentas - Disponibilidad de Ventas'),
   version: Type.String({ examples: ['4.0.0'] }),
   status: Type.String({ examples: ['En Producción'] })
-}, { description: 'The service and the version that runs' })
+}, { additionalProperties: false, description: 'The service and the version that runs' })

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { locationId } from '../domain/location.ts'
 import { AUTH, build } from './helper.ts'
 
@@ -103,7 +103,7 @@ t.test('a lease whose holder never fills delays other readers by the lease time 
   const redis = new Redis({ host: app.config.REDIS_LOCATION, port: app.config.REDIS_PORT })
   t.teardown(() => redis.quit())
   // As a reader in an instance that crashed after taking the lease would leave it.
-  await redis.set(cacheKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Rivas')).lease, 'crashed-reader', 'PX', 60_000)
+  await redis.set(locationKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Rivas')).lease, 'crashed-reader', 'PX', 60_000)
 
   const started = performance.now()
   const response = await app.inject(get('Rivas'))

@@ -49,6 +49,7 @@ t.test('the build stage installs with npm ci and runs npm run build on every sou
     t.ok(copied.has(source), `the build stage copies ${source}`)
   }
   t.ok(copied.has('db'), 'db/, with the SQL migrations npm run build copies into dist/')
+  t.ok(copied.has('console'), 'console/, the operators\' page npm run build copies into dist/')
 })
 
 t.test('the final stage runs as a non-root user in production mode', async t => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { countryKeys } from '../services/cache/keys.ts'
+import { countryKeys } from '../services/availability/location-keys.ts'
 import { build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 

@@ -4,8 +4,10 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { buildApp } from '../app.ts'
 import { readConfig } from '../config/read-config.ts'
-import { cacheKeys, invalidationChannel } from '../services/cache/keys.ts'
+import { locationKeys, invalidationChannel } from '../services/availability/location-keys.ts'
 import { createLocalTier } from '../services/cache/local-tier.ts'
+import { currentAfter } from '../services/availability/location-entries.ts'
+import type { StoredLocation } from '../services/availability/location-store.ts'
 import { locationId } from '../domain/location.ts'
 import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
@@ -69,7 +71,7 @@ t.test('repeated reads are answered from memory, still as a "hit", for at most C
   const redis = new Redis({ host: app.config.REDIS_LOCATION, port: app.config.REDIS_PORT })
   t.teardown(() => redis.quit())
   const started = Date.now()
-  await redis.del(cacheKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value)
+  await redis.del(locationKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value)
   t.same(await read(app), { active: true, country: 'NI', city: 'Managua', redis_cache: 'hit' })
   t.equal(await metric(app, 'nicaventas_cache_local_hits_total'), 1)
 
@@ -155,7 +157,7 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   const publisher = new Redis({ host: env.REDIS_LOCATION, port: Number(env.REDIS_PORT) })
   t.teardown(() => Promise.all([subscriber.quit(), publisher.quit()]))
   const channel = invalidationChannel(env.CACHE_NAMESPACE as string)
-  const tier = createLocalTier(subscriber, { channel, ttlMs: 60_000, maxEntries: 10, log: Fastify({ logger: false }).log })
+  const tier = createLocalTier<StoredLocation>(subscriber, { channel, ttlMs: 60_000, maxEntries: 10, log: Fastify({ logger: false }).log })
   t.teardown(() => tier.close())
   await until(async () => tier.subscribed, 'subscribed')
   const managua = { active: true, country: 'NI', city: 'Managua', version: 3 }
@@ -167,7 +169,7 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   t.equal(tier.get('NI:managua'), undefined, 'any invalidation in between refuses the fill')
 
   tier.set('NI:managua', managua, tier.epoch)
-  t.same(tier.get('NI:managua'), { location: managua })
+  t.same(tier.get('NI:managua'), { value: managua })
   await publisher.publish(channel, 'NI:managua')
   await until(async () => tier.get('NI:managua') === undefined, 'the message arrived')
   t.equal(tier.size, 0)
@@ -175,13 +177,13 @@ t.test('an answer read before an invalidation arrived is not kept: its message m
   // What the record sync asks: forget only what is older than the recorded change.
   tier.set('NI:managua', managua, tier.epoch)
   tier.set('NI:gone', undefined, tier.epoch)
-  tier.forgetOlder('NI:managua', 3, false)
-  tier.forgetOlder('NI:gone', 5, true)
-  tier.forgetOlder('NI:absent', 5, true)
-  t.same(tier.get('NI:managua'), { location: managua }, 'an entry at the recorded version stays')
-  t.same(tier.get('NI:gone'), { location: undefined }, 'a kept "not found" stays after a delete')
-  tier.forgetOlder('NI:managua', 4, false)
-  tier.forgetOlder('NI:gone', 6, false)
+  tier.forgetUnless('NI:managua', currentAfter(3, false))
+  tier.forgetUnless('NI:gone', currentAfter(5, true))
+  tier.forgetUnless('NI:absent', currentAfter(5, true))
+  t.same(tier.get('NI:managua'), { value: managua }, 'an entry at the recorded version stays')
+  t.same(tier.get('NI:gone'), { value: undefined }, 'a kept "not found" stays after a delete')
+  tier.forgetUnless('NI:managua', currentAfter(4, false))
+  tier.forgetUnless('NI:gone', currentAfter(6, false))
   t.equal(tier.size, 0, 'older entries, and a "not found" after a create, are forgotten')
 
   tier.close()

@@ -10,7 +10,7 @@ import { cleanUp, isolatedEnv } from './helper.ts'
 
 const run = promisify(execFile)
 // The newest migration in db/migrations.
-const LATEST = 23
+const LATEST = 24
 const ROOT = join(import.meta.dirname, '..')
 
 async function rootConnection (env: Record<string, string>) {

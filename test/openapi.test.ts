@@ -22,7 +22,7 @@ t.test('the committed openapi.json is what the code generates (run `npm run open
 t.test('every route is documented, with its errors, and the write routes with the bearer scheme', async t => {
   const app = await build(t)
   const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths
-  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/events', '/active/history', '/health', '/metrics',
+  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/events', '/active/history', '/auth/whoami', '/console/countries', '/health', '/metrics',
     '/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/{key}', '/ofrep/v1/events', '/ready'])
   for (const path of ['/active/events', '/ofrep/v1/events']) {
     t.same(Object.keys(paths[path]?.get?.responses ?? {}).sort(), ['200', '400', '500', '503'], `${path} documents its refusals`)
@@ -44,12 +44,14 @@ t.test('every route is documented, with its errors, and the write routes with th
   const history = paths['/active/history']?.get
   t.same(history?.security, [{ bearerAuth: [] }], 'the history needs the token')
   t.same(Object.keys(history?.responses ?? {}).sort(), ['200', '400', '401', '404', '429', '500', '503'])
-  for (const method of ['put', 'post', 'delete']) {
-    t.same(active[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
-    for (const status of ['400', '401', '404', '413', '415', '429', '500', '503']) {
-      t.ok(active[method]?.responses[status], `${method} documents ${status}`)
+  const writes: Record<string, Operation | undefined> = { ...active, 'put /active/cities': paths['/active/cities']?.put }
+  for (const method of ['put', 'post', 'delete', 'put /active/cities']) {
+    t.same(writes[method]?.security, [{ bearerAuth: [] }], `${method} needs the token`)
+    for (const status of ['400', '401', '403', '404', '413', '415', '429', '500', '503']) {
+      t.ok(writes[method]?.responses[status], `${method} documents ${status}`)
     }
   }
+  t.same(paths['/auth/whoami']?.get?.security, [{ bearerAuth: [] }], 'whoami needs the token')
   t.ok(active.post?.responses['409'], 'POST documents its conflict')
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) t.ok(operation.operationId, `${method} ${path} has an operationId`)
@@ -84,4 +86,23 @@ t.test('the contract check catches a response the document does not describe', a
   await app.inject({ url: '/active?country=NI&city=Managua' })
   t.equal(failures.length, 1)
   t.match(failures[0], /GET \/health → 418: status not documented/)
+})
+
+t.test('the contract check catches a property the document does not name', async t => {
+  const env = isolatedEnv()
+  const app = await buildApp({ config: readConfig(env) })
+  t.teardown(async () => {
+    await app.close()
+    await cleanUp(env)
+  })
+  // Added to the body before the check sees it (hooks run in the order they were added).
+  app.addHook('onSend', async (request, _reply, payload) =>
+    request.url === '/health?extra' ? JSON.stringify({ ...JSON.parse(String(payload)), extra: true }) : payload)
+  const failures: string[] = []
+  assertResponsesMatchOpenApi({ fail: (...args: unknown[]) => { failures.push(String(args[0])); return false } }, app)
+  await app.ready()
+  t.equal((await app.inject({ url: '/health?extra' })).json().extra, true)
+  await app.inject({ url: '/health' })
+  t.equal(failures.length, 1)
+  t.match(failures[0], /GET \/health → 200: body does not match the documented schema: .*must NOT have additional properties/)
 })

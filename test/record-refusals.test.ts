@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import type { Connection } from 'mysql2/promise'
 import t, { type Test } from 'tap'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { startRedisServer } from './support/redis-server.ts'
@@ -69,7 +69,7 @@ t.test('a refused entry is logged when it starts refusing, not on every pass; a 
   const refusalsOf = (entry: string) => lines().filter(line => line.level === 40 && line.entry === entry).length
   // A real fault: a location's value that its record's script cannot read (a hash where a string belongs).
   const spoil = async (cityKey: string) => {
-    await redis.hset(cacheKeys(app.config.CACHE_NAMESPACE, { country: 'NI', cityKey }).value, 'not', 'a location')
+    await redis.hset(locationKeys(app.config.CACHE_NAMESPACE, { country: 'NI', cityKey }).value, 'not', 'a location')
   }
 
   await spoil('managua')
@@ -86,7 +86,7 @@ t.test('a refused entry is logged when it starts refusing, not on every pass; a 
   t.equal(app.recordSync.awaited, 1, 'only as many records awaited as the limit')
   t.match(lines().filter(line => line.level === 50), [{ record: second, msg: /too many others are awaited; given up/ }], 'the one past the limit given up, and logged')
 
-  await redis.del(cacheKeys(app.config.CACHE_NAMESPACE, { country: 'NI', cityKey: 'managua' }).value)
+  await redis.del(locationKeys(app.config.CACHE_NAMESPACE, { country: 'NI', cityKey: 'managua' }).value)
   await until(async () => app.recordSync.awaited === 0, 'the refused record applied once Redis takes it', 3 * INTERVAL_MS + 5000)
   await spoil('managua')
   await sql.query("UPDATE locations SET active = 1 WHERE country = 'NI' AND city_key = 'managua'")

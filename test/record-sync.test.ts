@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { buildApp, type AppOptions } from '../app.ts'
 import { readConfig } from '../config/read-config.ts'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { AUTH, cleanUp, isolatedEnv, TOKEN } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { freePort } from './support/port-free.ts'
@@ -170,7 +170,7 @@ t.test('an acknowledged PUT whose process could not reach Redis and was killed w
 
   const redis = new Redis({ host: env.REDIS_LOCATION, port: Number(env.REDIS_PORT) })
   t.teardown(() => redis.quit())
-  const keys = cacheKeys(env.CACHE_NAMESPACE as string, { country: 'NI', cityKey: 'masaya' })
+  const keys = locationKeys(env.CACHE_NAMESPACE as string, { country: 'NI', cityKey: 'masaya' })
   t.match(JSON.parse(await redis.get(keys.value) ?? 'null'), { active: false }, 'Redis still holds the old answer')
 
   const fresh = await buildApp({ config: readConfig(env) })

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { Cluster } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { AppOptions } from '../app.ts'
-import { cacheKeys, countryKeys, deleteCacheNamespace } from '../services/cache/keys.ts'
+import { deleteCacheNamespace } from '../services/cache/keys.ts'
+import { locationKeys, countryKeys } from '../services/availability/location-keys.ts'
 import { locationId } from '../domain/location.ts'
 import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
@@ -62,11 +63,11 @@ t.test('on a Redis Cluster, reads, writes, lists and conditional GETs keep their
 
   // A location's three keys share one slot; locations are spread over the masters.
   const slots = async (keys: string[]) => new Set(await Promise.all(keys.map(key => redis.cluster('KEYSLOT', key))))
-  const managua = cacheKeys(namespace, locationId('NI', 'Managua'))
+  const managua = locationKeys(namespace, locationId('NI', 'Managua'))
   t.equal((await slots([managua.value, managua.stale, managua.lease, managua.floor])).size, 1, 'a location\'s keys live in one slot')
   const list = countryKeys(namespace, 'NI')
-  t.equal((await slots([list.value, list.stale, list.lease, list.floor])).size, 1, 'a country list\'s keys live in one slot')
-  const masters = new Set(await Promise.all(['Managua', 'León', 'Granada', 'Masaya', 'Rivas', 'Estelí'].map(city => cluster.masterOf(cacheKeys(namespace, locationId('NI', city)).value))))
+  t.equal((await slots([list.value, list.stale, list.lease, list.members])).size, 1, 'a country list\'s keys live in one slot')
+  const masters = new Set(await Promise.all(['Managua', 'León', 'Granada', 'Masaya', 'Rivas', 'Estelí'].map(city => cluster.masterOf(locationKeys(namespace, locationId('NI', city)).value))))
   t.ok(masters.size > 1, `the demo locations live on ${masters.size} masters`)
 
   t.equal((await app.inject({ url: '/active/cities?country=NI' })).json().redis_cache, 'miss')
@@ -136,7 +137,7 @@ t.test('a master killed mid-load: its slots are read from MySQL until a replica 
   const base = await listening(app)
   const namespace = app.config.CACHE_NAMESPACE
   const initial = new Map([['Managua', true], ['León', false], ['Granada', false], ['Masaya', false]])
-  const victim = await cluster.masterOf(cacheKeys(namespace, locationId('NI', 'Managua')).value)
+  const victim = await cluster.masterOf(locationKeys(namespace, locationId('NI', 'Managua')).value)
   let failoverMs = 0
 
   const run = await failoverUnderLoad(base, {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { AppOptions } from '../app.ts'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { locationId } from '../domain/location.ts'
 import { build } from './helper.ts'
 import { startRedisServer, type RedisServer } from './support/redis-server.ts'
@@ -92,7 +92,7 @@ t.test('Redis cut off with its data kept: an entry cached before the outage and 
   t.equal(app.availabilityCache.pendingInvalidations, 1)
   const direct = new Redis({ port: redisServer.port, lazyConnect: true })
   t.teardown(() => direct.disconnect())
-  const entry = cacheKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value
+  const entry = locationKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value
   t.match(await direct.get(entry), /"active":true/, 'the old entry is still in Redis')
   // Long enough for the client's reconnection backoff to grow.
   const outageEnds = Date.now() + 1500

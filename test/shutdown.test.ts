@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import t from 'tap'
-import { cacheKeys } from '../services/cache/keys.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
 import { locationId } from '../domain/location.ts'
 import { AUTH, cleanUp, isolatedEnv } from './helper.ts'
 import { freePort } from './support/port-free.ts'
@@ -23,7 +23,7 @@ t.test('a write in flight when SIGTERM arrives is committed, invalidated and ans
 
   const redis = new Redis({ host: env.REDIS_LOCATION, port: Number(env.REDIS_PORT) })
   t.teardown(() => redis.quit())
-  const entry = cacheKeys(env.CACHE_NAMESPACE ?? '', locationId('NI', 'Managua')).value
+  const entry = locationKeys(env.CACHE_NAMESPACE ?? '', locationId('NI', 'Managua')).value
   await fetch(`${base}/active?country=NI&city=Managua`).then(response => response.arrayBuffer())
   t.equal(await redis.exists(entry), 1, 'Managua is cached')
 

@@ -43,6 +43,11 @@ export interface AvailabilityStore {
   /** Returns whether a location was removed. */
   remove (id: LocationId, writer: Writer): Promise<boolean>
   /**
+   * Switches the named cities of a country (keys distinct), or all of them when `cityKeys` is undefined, in one
+   * transaction: applied only when every named city exists. `found` is the cities as they were, locked, before the change.
+   */
+  setActiveMany (country: string, cityKeys: string[] | undefined, active: boolean, writer: Writer): Promise<BulkOutcome>
+  /**
    * Resolves when MySQL answers (readiness): at once when it answered a
    * statement within the last 5 s and no connection failed since, so a busy
    * pool is not asked for a connection only to prove what its traffic shows.
@@ -52,6 +57,15 @@ export interface AvailabilityStore {
   readonly queryCount: number
   /** Writes MySQL rolled back for concurrent ones (deadlocks, lock waits): retried, or given up and answered 503. */
   readonly rolledBackWrites: RolledBackRetryStats
+}
+
+/** What the bulk switch did, from its own transaction (db/migrations/024). */
+export interface BulkOutcome {
+  found: StoredCity[]
+  /** False when a named city does not exist: nothing was changed. */
+  applied: boolean
+  /** Rows the UPDATE changed (its ROW_COUNT). */
+  changed: number
 }
 
 export interface AvailabilityStoreOptions {
@@ -77,6 +91,7 @@ const LIST_COUNTRY = 'SELECT city, city_key, active, version FROM locations WHER
 const SET_ACTIVE = 'CALL set_location_active_in_transaction(?, ?, ?, ?, ?)'
 const INSERT_LOCATION = 'CALL insert_location_in_transaction(?, ?, ?, ?, ?, ?)'
 const DELETE_LOCATION = 'CALL delete_location_in_transaction(?, ?, ?, ?)'
+const SET_MANY_ACTIVE = 'CALL set_locations_active_in_transaction(?, ?, ?, ?, ?)'
 // A deadlock is found at once: a few quick retries, spread by jitter, let colliding writers through.
 const WRITE_ATTEMPTS = 5
 const RETRY_BASE_DELAY_MS = 20
@@ -87,6 +102,8 @@ const RECENT_ANSWER_MS = 5000
 
 // A CALL answers with the procedure's result set, then the CALL's own status.
 type CallResult<Row> = [Row[], ResultSetHeader]
+// Two result sets, then the status: the runner's types know of one, so the bulk CALL reads its answer as this.
+type BulkCallResult = [LocationRow[], Array<RowDataPacket & { applied: number, changed: number }>, ResultSetHeader]
 
 function toLocation (row: LocationRow | undefined): StoredLocation | undefined {
   return row === undefined
@@ -139,6 +156,17 @@ export function createAvailabilityStore (db: StatementRunner, options: Availabil
     async ping () {
       if (db.answeredRecently(RECENT_ANSWER_MS)) return
       await db.read<RowDataPacket[]>('SELECT 1', [])
+    },
+
+    async setActiveMany (country, cityKeys, active, writer) {
+      const keys = cityKeys === undefined ? null : JSON.stringify(cityKeys)
+      const answer = await retrying(() => db.write<CallResult<RowDataPacket>>(SET_MANY_ACTIVE, [country, keys, active, writer.operator, writer.requestId]))
+      const [rows, [status]] = answer as unknown as BulkCallResult
+      return {
+        found: rows.map(row => ({ city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) })),
+        applied: status?.applied === 1,
+        changed: Number(status?.changed)
+      }
     },
 
     async remove ({ country, cityKey }, writer) {

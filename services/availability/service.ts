@@ -5,6 +5,7 @@ import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
+import { switchCities, type BulkChange } from './bulk-switch.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { ChangeNotices } from '../changes/change-notices.ts'
 import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
@@ -29,6 +30,8 @@ export interface AvailabilityService {
   setActive (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   create (country: string, city: string, active: boolean, writer: Writer): Promise<LocationData>
   remove (country: string, city: string, writer: Writer): Promise<void>
+  /** Switches the named cities of a country, or all of them, all or nothing (services/availability/bulk-switch.ts). */
+  setActiveMany (country: string, cities: string[] | undefined, active: boolean, writer: Writer): Promise<BulkChange>
 }
 
 export interface FoundLocation {
@@ -40,6 +43,7 @@ export interface FoundLocation {
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
+// Kept whole: every method shares the store, the cache and `writing`, which every single-location write goes through.
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore, notices: ChangeNotices): AvailabilityService {
   /**
    * Runs a write, then invalidates its location before the answer goes out,
@@ -109,6 +113,9 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     async remove (country, city, writer) {
       const id = locationId(country, city)
       if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-    }
+    },
+
+    // Announced whatever the outcome, like `writing`: the change streams read what committed.
+    setActiveMany: (country, cities, active, writer) => switchCities(store, cache, country, cities, active, writer).finally(() => notices.announce())
   }
 }

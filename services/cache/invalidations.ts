@@ -1,16 +1,15 @@
 import type { RedisClient } from './redis-client.ts'
-import { locationKey, type LocationId } from '../../domain/location.ts'
 
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 2000
 
-export interface Invalidations {
-  /** Deletes a location's keys; when Redis fails, keeps it pending and retries. Returns whether it was done now. */
-  invalidate (id: LocationId): Promise<boolean>
-  /** Whether a location still has an invalidation owed to Redis: this process must not read it from the cache. */
-  isPending (id: LocationId): boolean
-  /** Whether any location of a country has one: its list must not be read from the cache either. */
-  isCountryPending (country: string): boolean
+export interface Invalidations<K> {
+  /** Deletes what `id` names; when Redis fails, keeps it pending and retries. Returns whether it was done now. */
+  invalidate (id: K): Promise<boolean>
+  /** Whether `id` still has an invalidation owed to Redis: this process must not read it from the cache. */
+  isPending (id: K): boolean
+  /** Whether any pending id matches: an entry made of several (a list) must not be read from the cache either. */
+  somePending (matches: (id: K) => boolean): boolean
   readonly pending: number
   /** Stops retrying and makes one last attempt at what is pending. */
   close (): Promise<void>
@@ -18,11 +17,12 @@ export interface Invalidations {
 
 /**
  * What must be deleted after a write, retried until it is: with backoff,
- * and at once when the connection comes back. At most one entry per
- * location and one timer, however long Redis stays away.
+ * and at once when the connection comes back. At most one entry per id
+ * (`keyOf` names it) and one timer, however long Redis stays away.
+ * Kept whole: the retry, the timer and the methods share one pending map.
  */
-export function createInvalidations (redis: RedisClient, deleteKeys: (id: LocationId) => Promise<void>): Invalidations {
-  const pending = new Map<string, LocationId>()
+export function createInvalidations<K> (redis: RedisClient, keyOf: (id: K) => string, deleteKeys: (id: K) => Promise<void>): Invalidations<K> {
+  const pending = new Map<string, K>()
   let retryTimer: NodeJS.Timeout | undefined
   let retryDelayMs = RETRY_MIN_MS
   let closed = false
@@ -31,7 +31,7 @@ export function createInvalidations (redis: RedisClient, deleteKeys: (id: Locati
    * Clears a pending invalidation once a delete sent after it succeeded; one
    * that a later write queued while the delete was on its way stays pending.
    */
-  function settle (key: string, pendingWhenSent: LocationId | undefined): void {
+  function settle (key: string, pendingWhenSent: K | undefined): void {
     if (pending.get(key) === pendingWhenSent) pending.delete(key)
   }
 
@@ -65,7 +65,7 @@ export function createInvalidations (redis: RedisClient, deleteKeys: (id: Locati
 
   return {
     async invalidate (id) {
-      const key = locationKey(id)
+      const key = keyOf(id)
       const pendingWhenSent = pending.get(key)
       try {
         await deleteKeys(id)
@@ -79,10 +79,10 @@ export function createInvalidations (redis: RedisClient, deleteKeys: (id: Locati
     },
 
     // Checked on every read: with nothing pending, no key string is built.
-    isPending: id => pending.size > 0 && pending.has(locationKey(id)),
+    isPending: id => pending.size > 0 && pending.has(keyOf(id)),
 
-    isCountryPending (country) {
-      for (const id of pending.values()) if (id.country === country) return true
+    somePending (matches) {
+      for (const id of pending.values()) if (matches(id)) return true
       return false
     },
 

@@ -1,11 +1,10 @@
-import type { Result } from 'ioredis'
+import type { EntryKeys, MemberedKeys, VersionedKeys } from './keys.ts'
 import type { RedisClient } from './redis-client.ts'
+import { defineScript, type ScriptArg } from './scripts.ts'
 
-// Each location has four keys sharing its hash tag, so a script only ever
-// touches one Redis Cluster slot: KEYS[1] = value (the fresh answer, a plain
-// GET on the hot path), KEYS[2] = stale (the same answer, kept for the grace
-// period), KEYS[3] = lease (the one reader allowed to fill), KEYS[4] = floor
-// (the oldest version a fill may store, while a record's change is new).
+// Each script touches the keys of one entry (keys.ts), which share a hash tag, so it only ever touches
+// one Redis Cluster slot: KEYS[1] = value, KEYS[2] = stale, KEYS[3] = lease, then the entry's own
+// check: a floor (versioned entries) or a members hash (entries made of members).
 
 /**
  * After a plain GET of the value missed: returns {'hit', value} if a fill
@@ -36,10 +35,12 @@ return {'wait', stale}
  * kept ms (no stale copy when they are equal), the value's version (-1 for
  * "not found"). Returns 1 when stored.
  */
-const FILL_CHECKS = `
+const LEASE_CHECK = `
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return 0
 end
+`
+const FLOOR_CHECK = `
 local floor = redis.call('GET', KEYS[4])
 if floor then
   local version, deleted = string.match(floor, '^(%d+):([01])$')
@@ -49,6 +50,8 @@ if floor then
     return 0
   end
 end
+`
+const STORE = `
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if tonumber(ARGV[4]) > tonumber(ARGV[3]) then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
@@ -57,23 +60,24 @@ else
 end
 redis.call('DEL', KEYS[3])
 `
-const FILL = FILL_CHECKS + 'return 1'
+const FILL_ABOVE_FLOOR = LEASE_CHECK + FLOOR_CHECK + STORE + 'return 1'
 
 /**
- * The same for an entry made of members (a country's list), with KEYS[5] the hash of their
- * versions, replaced as a whole: ARGV from 6 on are member, version pairs. Its field '' names
+ * The same for an entry made of members (a country's list), with KEYS[4] the hash of their
+ * versions, replaced as a whole, and no floor (a record about it deletes its lease instead):
+ * ARGV from 5 on are member, version pairs. Its field '' names
  * this fill (its token), so a reader that decoded this value already need not read it again
  * (services/cache/read-through.ts). It expires at the value's very millisecond: that is how
  * a hash is known to be its value's (FILL_NAME). HSET takes the pairs in chunks: Lua's unpack
  * cannot spread thousands of arguments at once.
  */
-const FILL_WITH_MEMBERS = FILL_CHECKS + `
-redis.call('DEL', KEYS[5])
-redis.call('HSET', KEYS[5], '', ARGV[1])
-for first = 6, #ARGV, 1000 do
-  redis.call('HSET', KEYS[5], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+const FILL_WITH_MEMBERS = LEASE_CHECK + STORE + `
+redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[4], '', ARGV[1])
+for first = 5, #ARGV, 1000 do
+  redis.call('HSET', KEYS[4], unpack(ARGV, first, math.min(first + 999, #ARGV)))
 end
-redis.call('PEXPIREAT', KEYS[5], redis.call('PEXPIRETIME', KEYS[1]))
+redis.call('PEXPIREAT', KEYS[4], redis.call('PEXPIRETIME', KEYS[1]))
 return 1
 `
 
@@ -99,25 +103,41 @@ end
 return 0
 `
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    availabilityRead (valueKey: string, staleKey: string, leaseKey: string, token: string, leaseMs: number): Result<[string, string | null], Context>
-    availabilityFill (
-      valueKey: string, staleKey: string, leaseKey: string, floorKey: string, token: string, value: string, freshMs: number, keepMs: number, version: number
-    ): Result<number, Context>
-    availabilityFillWithMembers (
-      valueKey: string, staleKey: string, leaseKey: string, floorKey: string, membersKey: string,
-      token: string, value: string, freshMs: number, keepMs: number, version: number, ...memberVersions: Array<string | number>
-    ): Result<number, Context>
-    availabilityRelease (leaseKey: string, token: string): Result<number, Context>
-    availabilityFillName (valueKey: string, membersKey: string): Result<string | null, Context>
-  }
+/** A fill's value and how long it lives: fresh for `freshMs`, its stale copy for `keepMs` (none when they are equal). */
+export interface FillValue {
+  token: string
+  encoded: string
+  freshMs: number
+  keepMs: number
 }
 
-export function defineCacheScripts (redis: RedisClient): void {
-  redis.defineCommand('availabilityRead', { numberOfKeys: 3, lua: READ })
-  redis.defineCommand('availabilityFill', { numberOfKeys: 4, lua: FILL })
-  redis.defineCommand('availabilityFillWithMembers', { numberOfKeys: 5, lua: FILL_WITH_MEMBERS })
-  redis.defineCommand('availabilityRelease', { numberOfKeys: 1, lua: RELEASE })
-  redis.defineCommand('availabilityFillName', { numberOfKeys: 2, lua: FILL_NAME })
+export interface LeaseScripts {
+  /** After a missed GET: ['hit', value], or ['lease' | 'wait', staleValue] as the lease was taken or is held. */
+  read (keys: EntryKeys, token: string, leaseMs: number): Promise<[string, string | null]>
+  /** Stores a value at `version` (-1 for "not found") if the lease is still the token's and no floor refuses it; 1 when stored. */
+  fillAboveFloor (keys: VersionedKeys, fill: FillValue, version: number): Promise<number>
+  /** Stores a value and its members' versions (member, version pairs) if the lease is still the token's; 1 when stored. */
+  fillWithMembers (keys: MemberedKeys, fill: FillValue, members: ScriptArg[]): Promise<number>
+  /** The token of the fill that wrote an entry made of members, while its value is the one written with the hash. */
+  fillName (valueKey: string, membersKey: string): Promise<string | null>
+  /** Gives a lease back early. */
+  release (leaseKey: string, token: string): Promise<number>
+}
+
+/** Defines the lease scripts on this client: the only way to call them. */
+export function defineLeaseScripts (redis: RedisClient): LeaseScripts {
+  const read = defineScript<[string, string | null]>(redis, 'cacheLeaseRead', 3, READ)
+  const fillAboveFloor = defineScript<number>(redis, 'cacheFillAboveFloor', 4, FILL_ABOVE_FLOOR)
+  const fillWithMembers = defineScript<number>(redis, 'cacheFillWithMembers', 4, FILL_WITH_MEMBERS)
+  const fillName = defineScript<string | null>(redis, 'cacheFillName', 2, FILL_NAME)
+  const release = defineScript<number>(redis, 'cacheRelease', 1, RELEASE)
+  return {
+    read: (keys, token, leaseMs) => read(keys.value, keys.stale, keys.lease, token, leaseMs),
+    fillAboveFloor: (keys, fill, version) =>
+      fillAboveFloor(keys.value, keys.stale, keys.lease, keys.floor, fill.token, fill.encoded, fill.freshMs, fill.keepMs, version),
+    fillWithMembers: (keys, fill, members) =>
+      fillWithMembers(keys.value, keys.stale, keys.lease, keys.members, fill.token, fill.encoded, fill.freshMs, fill.keepMs, ...members),
+    fillName,
+    release
+  }
 }

@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import type { StoredLocation } from '../availability/location-store.ts'
 import { createEpisodeLog } from '../../logging/episode-log.ts'
 
 export interface LocalTierOptions {
@@ -13,28 +12,24 @@ export interface LocalTierOptions {
   log: FastifyBaseLogger
 }
 
-/** An answer kept in memory; `location` is undefined for a location known not to exist. */
-interface LocalEntry {
-  location: StoredLocation | undefined
+/** An answer kept in memory; `value` is undefined for an entry known not to exist. */
+interface LocalEntry<T> {
+  value: T | undefined
 }
 
-export interface LocalTier {
+export interface LocalTier<T> {
   /** The kept answer, or undefined when there is none, it expired, or the tier is not subscribed. */
-  get (key: string): LocalEntry | undefined
+  get (key: string): LocalEntry<T> | undefined
   /**
    * Keeps an answer read from Redis, unless an invalidation arrived (or the
    * subscription dropped) since `epoch` was read before the Redis GET: its
    * message may have overtaken the GET's reply on the other connection.
    */
-  set (key: string, location: StoredLocation | undefined, epoch: number): void
-  /** Forgets one location, as this instance's own write does before it publishes. */
+  set (key: string, value: T | undefined, epoch: number): void
+  /** Forgets one entry, as this instance's own write does before it publishes. */
   delete (key: string): void
-  /**
-   * Forgets one location unless what it holds is as fresh as a change
-   * recorded at `version` (services/cache/record-sync.ts): a kept "not found"
-   * is current after a delete.
-   */
-  forgetOlder (key: string, version: number, deleted: boolean): void
+  /** Forgets one entry unless what it holds is still `current` after a recorded change (record-sync.ts). */
+  forgetUnless (key: string, current: (value: T | undefined) => boolean): void
   /** Changes with every invalidation received and every clear. */
   readonly epoch: number
   /** Whether the subscription is up, so the tier may be used. */
@@ -53,8 +48,9 @@ export interface LocalTier {
  * they hold across a reconnect). A message lost on a connection that looks
  * alive costs at most `ttlMs` of an old answer.
  */
-export function createLocalTier (subscriber: Redis, options: LocalTierOptions): LocalTier {
-  const entries = new LRUCache<string, LocalEntry>({ max: options.maxEntries, ttl: options.ttlMs })
+// One factory kept whole: the subscription's handlers and the tier's methods share its entries, epoch and state.
+export function createLocalTier<T> (subscriber: Redis, options: LocalTierOptions): LocalTier<T> {
+  const entries = new LRUCache<string, LocalEntry<T>>({ max: options.maxEntries, ttl: options.ttlMs })
   let epoch = 0
   let subscribed = false
   let closed = false
@@ -94,18 +90,16 @@ export function createLocalTier (subscriber: Redis, options: LocalTierOptions): 
 
   return {
     get: key => subscribed ? entries.get(key) : undefined,
-    set (key, location, readAt) {
-      if (subscribed && readAt === epoch) entries.set(key, { location })
+    set (key, value, readAt) {
+      if (subscribed && readAt === epoch) entries.set(key, { value })
     },
     delete (key) {
       epoch++
       entries.delete(key)
     },
-    forgetOlder (key, version, deleted) {
+    forgetUnless (key, current) {
       const entry = entries.peek(key)
-      if (entry === undefined) return
-      const current = entry.location === undefined ? deleted : entry.location.version >= version
-      if (current) return
+      if (entry === undefined || current(entry.value)) return
       epoch++
       entries.delete(key)
     },

@@ -1,6 +1,22 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { InvalidationRecord, InvalidationRecordStore } from './invalidation-record-store.ts'
 import { createEpisodeLog } from '../../logging/episode-log.ts'
+
+/** A durable record of a change, as the sync needs it: ids are handed out in insert order. */
+export interface SyncedRecord {
+  id: number
+}
+
+/** Where the records are read from and purged (the domain's SQL over its own records). */
+export interface RecordSource<R extends SyncedRecord> {
+  /** Records with an id above `afterId`, in id order, at most `limit`. */
+  after (afterId: number, limit: number): Promise<R[]>
+  /** The records among these ids that exist now (ids the sync saw skipped: their transactions may have committed since). */
+  withIds (ids: number[]): Promise<R[]>
+  /** The id below every record younger than `seconds`: where a starting instance begins. */
+  startBefore (seconds: number): Promise<number>
+  /** Deletes records older than `seconds`, at most `limit`; returns how many went. */
+  purge (seconds: number, limit: number): Promise<number>
+}
 
 export interface RecordSyncOptions {
   /** How often new records are looked for (CACHE_SYNC_INTERVAL_MS). */
@@ -38,8 +54,8 @@ const PURGE_BATCH = 5000
 const PURGE_MARGIN_SECONDS = 60
 
 /**
- * Applies the durable invalidation records the triggers on `locations`
- * write with every change (db/migrations/005-011), whoever made it: this
+ * Applies the durable invalidation records the source keeps of every change
+ * (here, the triggers on `locations`, db/migrations/005-011), whoever made it: this
  * instance, another one that died before its own invalidation reached
  * Redis, or an administrator's SQL. Every instance runs one; applying is
  * idempotent and never deletes an entry as fresh as the change
@@ -54,10 +70,11 @@ const PURGE_MARGIN_SECONDS = 60
  * refused record is then tried again like a skipped id, so it never holds
  * back the records after it.
  */
-export function createRecordSync (
-  records: InvalidationRecordStore,
+// Kept whole: its passes, gap list, timer and queue are one state that every step reads and updates.
+export function createRecordSync<R extends SyncedRecord> (
+  records: RecordSource<R>,
   /** Resolves with the records Redis refused; rejects when it could not be reached. */
-  apply: (records: InvalidationRecord[]) => Promise<InvalidationRecord[]>,
+  apply: (records: R[]) => Promise<R[]>,
   options: RecordSyncOptions
 ): RecordSync {
   const gapWaitMs = options.gapWaitMs ?? GAP_WAIT_MS
@@ -75,7 +92,7 @@ export function createRecordSync (
    * A record Redis refused is looked for again like a skipped id: it holds back no other, and is given up after the
    * gap wait, or at once when as many ids are awaited already as the sync keeps.
    */
-  function awaitRefused (refused: InvalidationRecord[], now: number): void {
+  function awaitRefused (refused: R[], now: number): void {
     for (const record of refused) {
       if (gaps.size < maxGaps) gaps.set(record.id, now)
       else options.log.error({ record: record.id }, 'Redis refused an invalidation record while too many others are awaited; given up (its keys expire with their TTL)')

@@ -11,6 +11,8 @@ export interface RedisHealth {
   answered (startedMs: number): void
   /** A command failed or timed out: logged once per episode, not once per request. */
   failed (startedMs: number, error: unknown, action: string): void
+  /** Runs one Redis call, timed and reported as answered or failed (`action` names it in the warning); rethrows its error. */
+  timed<T> (action: string, command: () => Promise<T>): Promise<T>
 }
 
 /**
@@ -22,14 +24,29 @@ export interface RedisHealth {
  */
 export function createRedisHealth (log: FastifyBaseLogger, timings: RedisTimings = {}): RedisHealth {
   const outage = createEpisodeLog()
-  return {
+  const time = (startedMs: number) => {
+    if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
+  }
+  const health: RedisHealth = {
     answered (startedMs) {
-      if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
+      time(startedMs)
       outage.recovered(() => log.info('Redis answers the cache again'))
     },
     failed (startedMs, error, action) {
-      if (!Number.isNaN(startedMs)) timings.redisCommand?.(performance.now() - startedMs)
+      time(startedMs)
       outage.failed(() => log.warn({ err: error }, `Redis failed while ${action}: answering from MySQL until it answers again`))
+    },
+    async timed (action, command) {
+      const started = performance.now()
+      try {
+        const result = await command()
+        health.answered(started)
+        return result
+      } catch (error) {
+        health.failed(started, error, action)
+        throw error
+      }
     }
   }
+  return health
 }

@@ -92,6 +92,7 @@ const matches = (filter: ChangeFilter, change: StoredChange): boolean =>
  * passed it is disconnected (it resumes with Last-Event-ID). A frame is one
  * Buffer shared by every subscriber's queue, so a burst costs references.
  */
+// Kept whole: the subscriber sets, the write queue, the slow-consumer check and the keep-alive timer are one state every step reads and updates.
 export function createChangeFanOut (changes: ChangeLog, position: () => number | undefined, options: FanOutOptions): ChangeFanOut {
   const everywhere = new Set<Subscriber>()
   const byCountry = new Map<string, Set<Subscriber>>()

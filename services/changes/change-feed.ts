@@ -41,6 +41,7 @@ const MAX_GAPS = 10_000
  * So a stream never carries an id above one that may still commit, and a
  * client resuming from the last id it saw misses nothing.
  */
+// Kept whole: its passes, gap list, held changes, timer and queue are one state that every step reads and updates.
 export function createChangeFeed (
   changes: ChangeLog,
   deliver: (changes: StoredChange[]) => void,

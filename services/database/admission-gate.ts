@@ -77,6 +77,7 @@ const REVIEW_MS = 25
  * estimate can never shut MySQL out. Writes are patient: an estimate never
  * refuses them, only their own (longer) deadline does.
  */
+// Kept whole: its queue, slots, smoothed average and review timer are one state that every step reads and updates.
 export function createAdmissionGate (slots: number): AdmissionGate {
   const queue: Waiter[] = []
   // Start time of every statement holding a slot, by slot number.

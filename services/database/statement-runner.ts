@@ -68,6 +68,7 @@ function sentByServer (error: unknown): boolean {
  * is closed. Statements use the text protocol (values escaped by mysql2):
  * a prepared statement costs a second round trip on every new connection.
  */
+// Kept whole: its steps share the gate, the pool's connections and the answered/failed clock that answeredRecently reads.
 export function createStatementRunner (pool: MySQLPromisePool, options: StatementRunnerOptions): StatementRunner {
   const gate = createAdmissionGate(options.poolSize)
   // A write stuck behind a row lock gets MySQL's own, definite refusal before the write budget

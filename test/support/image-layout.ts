@@ -40,6 +40,7 @@ export async function buildImageLayout (t: Test): Promise<string> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
   await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: ROOT })
   cpSync(join(ROOT, 'db', 'migrations'), join(app, 'dist', 'db', 'migrations'), { recursive: true })
+  cpSync(join(ROOT, 'console'), join(app, 'dist', 'console'), { recursive: true })
   for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(app, file))
   for (const name of Object.keys(packageJson.dependencies)) {
     mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true })

@@ -1,4 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { RecordSource } from '../cache/record-sync.ts'
 import type { StatementRunner } from '../database/statement-runner.ts'
 
 /** One change to a location, as the triggers record it for the caches (db/migrations/005, 006). */
@@ -12,16 +13,8 @@ export interface InvalidationRecord {
   deleted: boolean
 }
 
-export interface InvalidationRecordStore {
-  /** Records with an id above `afterId`, in id order, at most `limit`. */
-  after (afterId: number, limit: number): Promise<InvalidationRecord[]>
-  /** The records among these ids that exist now (ids the sync saw skipped: their transactions may have committed since). */
-  withIds (ids: number[]): Promise<InvalidationRecord[]>
-  /** The id below every record younger than `seconds`: where a starting instance begins. */
-  startBefore (seconds: number): Promise<number>
-  /** Deletes records older than `seconds`, at most `limit`; returns how many went. */
-  purge (seconds: number, limit: number): Promise<number>
-}
+/** The SQL over the records (`cache_invalidations`) that the cache's sync reads and purges. */
+export type InvalidationRecordStore = RecordSource<InvalidationRecord>
 
 interface RecordRow extends RowDataPacket {
   id: number

@@ -1,0 +1,1 @@
+DROP PROCEDURE set_locations_active_in_transaction
