@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import availability, { type AvailabilityPluginOptions } from './plugins/availability.ts'
 import changeStream from './plugins/change-stream.ts'
@@ -71,12 +72,9 @@ export function shutdownGraceMs (config: Config): number {
   return 2 * config.DATABASE_WRITE_TIMEOUT_MS + 2000
 }
 
-/**
- * The whole service, as the server runs it and as the tests build it. Kept whole: its
- * registrations are the plugins' dependency order, read best as one list.
- */
-export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+/** The HTTP server's options: the logger, limits and timeouts, request ids, and how inputs are validated. */
+function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
+  return {
     logger: options.logStream === undefined
       ? loggerOptions(options.config, process.stdout.isTTY)
       : { ...loggerOptions(options.config, false) as object, stream: options.logStream },
@@ -108,7 +106,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       }
     },
     schemaErrorFormatter: validationError
-  }).withTypeProvider<TypeBoxTypeProvider>()
+  }
+}
+
+/** The whole service, as the server runs it and as the tests build it. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
 
   // Only JSON bodies: anything else is 415, not a string for the validator to reject.
   app.removeContentTypeParser(['text/plain'])

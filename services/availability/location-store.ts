@@ -111,6 +111,10 @@ function toLocation (row: LocationRow | undefined): StoredLocation | undefined {
     : { country: row.country, city: row.city, active: row.active === 1, version: Number(row.version) }
 }
 
+function toStoredCity (row: LocationRow): StoredCity {
+  return { city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) }
+}
+
 export function createAvailabilityStore (db: StatementRunner, options: AvailabilityStoreOptions): AvailabilityStore {
   const retrying = createRolledBackRetry({ attempts: WRITE_ATTEMPTS, baseDelayMs: RETRY_BASE_DELAY_MS, budgetMs: options.writeBudgetMs })
   const readLocation = createReadBatcher<LocationId, LocationRow>(db, {
@@ -132,10 +136,7 @@ export function createAvailabilityStore (db: StatementRunner, options: Availabil
 
     async listCountry (country) {
       const rows = await db.read<LocationRow[]>(LIST_COUNTRY, [country])
-      return {
-        country,
-        cities: rows.map(row => ({ city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) }))
-      }
+      return { country, cities: rows.map(toStoredCity) }
     },
 
     async setActive ({ country, cityKey }, active, writer) {
@@ -163,7 +164,7 @@ export function createAvailabilityStore (db: StatementRunner, options: Availabil
       const answer = await retrying(() => db.write<CallResult<RowDataPacket>>(SET_MANY_ACTIVE, [country, keys, active, writer.operator, writer.requestId]))
       const [rows, [status]] = answer as unknown as BulkCallResult
       return {
-        found: rows.map(row => ({ city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) })),
+        found: rows.map(toStoredCity),
         applied: status?.applied === 1,
         changed: Number(status?.changed)
       }

@@ -42,8 +42,15 @@ export interface FoundLocation {
 // What a client sees of a stored location: the version stays inside.
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
+function locationAnswer (location: StoredLocation, outcome: CacheOutcomeName): TaggedAnswer<AvailabilityAnswer> {
+  return {
+    body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
+    etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
+  }
+}
+
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
-// Kept whole: every method shares the store, the cache and `writing`, which every single-location write goes through.
+// Kept whole: every method shares the store, the cache, and `writing`, which every single-location write goes through.
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore, notices: ChangeNotices): AvailabilityService {
   /**
    * Runs a write, then invalidates its location before the answer goes out,
@@ -64,20 +71,14 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return {
-        body: { active: location.active, country: location.country, city: location.city, redis_cache: outcome },
-        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
-      }
+      return locationAnswer(location, outcome)
     },
 
     async find (country, city) {
       const id = locationId(country, city)
       const { value: location, outcome } = await cache.read(id)
       if (location === undefined) return { body: { location: undefined, outcome }, etag: weakEtag(`${id.country}\n${id.cityKey}\nunregistered`) }
-      return {
-        body: { location: shown(location), outcome },
-        etag: weakEtag(`${location.country}\n${location.city}\n${location.active}`)
-      }
+      return { body: { location: shown(location), outcome }, etag: locationAnswer(location, outcome).etag }
     },
 
     async listCities (country, query) {
