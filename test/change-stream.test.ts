@@ -198,3 +198,16 @@ t.test('an id that never commits holds the next ones back for CHANGE_STREAM_GAP_
   t.ok(event!.at - started >= 450, `held back for the gap wait (${Math.round(event!.at - started)} ms)`)
   t.same(changesIn(stream.events).map(change => change.city), ['Granada'], 'the rolled-back change was never streamed')
 })
+
+t.test('a bulk change is one event per city, announced at once like a single write', async t => {
+  // A sync interval of a minute: only the write's announcement can bring the events this soon.
+  const { app, url } = await listening(t, { CACHE_SYNC_INTERVAL_MS: '60000' })
+  const stream = await subscribe(t, `${url}/active/events?country=NI`)
+  await stream.waitFor('hello')
+  const started = performance.now()
+  const response = await app.inject({ method: 'PUT', url: '/active/cities', headers: AUTH, payload: { country: 'NI', active: true, cities: ['León', 'Granada', 'Masaya'] } })
+  t.equal(response.statusCode, 200)
+  const events = await stream.waitFor('change', 3, 2000)
+  t.ok(events[2]!.at - started < 2000, `within ${Math.round(events[2]!.at - started)} ms`)
+  t.same(changesIn(events).map(change => [change.city, change.active]).sort(), [['Granada', true], ['León', true], ['Masaya', true]])
+})
