@@ -55,15 +55,19 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
-   * have committed, and an invalidation too many costs one cache miss. The
-   * change streams are told too, without waiting (services/changes/).
+   * have committed, and an invalidation too many costs one cache miss. A
+   * write that succeeded is announced to the change streams once its entry is
+   * gone (a failed one that committed reaches them by its invalidation record).
    */
   async function writing<T> (id: LocationId, write: () => Promise<T>): Promise<T> {
+    let written = false
     try {
-      return await write()
+      const result = await write()
+      written = true
+      return result
     } finally {
       await cache.invalidate(id)
-      notices.announce()
+      if (written) notices.announce()
     }
   }
 
@@ -116,7 +120,11 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     },
 
-    // Announced whatever the outcome, like `writing`: the change streams read what committed.
-    setActiveMany: (country, cities, active, writer) => switchCities(store, cache, country, cities, active, writer).finally(() => notices.announce())
+    // Announced once done, like `writing`.
+    setActiveMany: async (country, cities, active, writer) => {
+      const change = await switchCities(store, cache, country, cities, active, writer)
+      notices.announce()
+      return change
+    }
   }
 }

@@ -3,7 +3,11 @@ import type { ChangeLog, StoredChange } from './change-log.ts'
 import { createEpisodeLog } from '../../logging/episode-log.ts'
 
 export interface ChangeFeedOptions {
-  /** How often new changes are looked for without an announcement (CACHE_SYNC_INTERVAL_MS). */
+  /**
+   * How often skipped ids are looked for again, and a failed pass tried again (CACHE_SYNC_INTERVAL_MS).
+   * New changes are looked for when woken: by a write's announcement, or by the record sync reading
+   * the invalidation record every change writes beside its history row.
+   */
   intervalMs: number
   /** How long an id skipped by a later one holds the later ones back (CHANGE_STREAM_GAP_WAIT_MS). */
   gapWaitMs: number
@@ -58,6 +62,7 @@ export function createChangeFeed (
   let timer: NodeJS.Timeout | undefined
   let queue: Promise<void> = Promise.resolve()
   let queued: Promise<void> | undefined
+  let lastPassFailed = false
 
   function hold (change: StoredChange, from: number, now: number): void {
     for (let id = from + 1; id < change.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
@@ -118,8 +123,10 @@ export function createChangeFeed (
       queued = undefined
       return pass()
     }).then(() => {
+      lastPassFailed = false
       unreadable.recovered(() => options.log.info('Change stream: MySQL\'s change history read again'))
     }, (error: unknown) => {
+      lastPassFailed = true
       unreadable.failed(() => options.log.warn({ err: error }, 'Change stream: could not read MySQL\'s change history; trying again'))
       throw error
     })
@@ -128,9 +135,12 @@ export function createChangeFeed (
     return next
   }
 
+  /** A timer pass only when one is owed: before MySQL first answered, after a failed pass, or while ids are awaited. */
+  const owed = (): boolean => readUpTo === undefined || lastPassFailed || gaps.size > 0
+
   function schedule (): void {
     if (closed) return
-    timer = setTimeout(() => { pollNow().catch(() => {}).finally(schedule) }, options.intervalMs)
+    timer = setTimeout(() => { (owed() ? pollNow() : Promise.resolve()).catch(() => {}).finally(schedule) }, options.intervalMs)
     timer.unref()
   }
   schedule()

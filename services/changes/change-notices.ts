@@ -13,7 +13,9 @@ export interface ChangeNotices {
    * CACHE_SYNC_INTERVAL_MS, as a direct SQL edit does.
    */
   announce (): void
-  /** Calls `listener` on this instance's own announcements; returns how to stop. */
+  /** Wakes this instance's listeners only: a change was seen another way (the record sync read its invalidation record). */
+  noticed (): void
+  /** Calls `listener` on this instance's own announcements and notices; returns how to stop. */
   listen (listener: () => void): () => void
 }
 
@@ -21,8 +23,11 @@ export function createChangeNotices (redis: RedisClient, channel: string): Chang
   const listeners = new Set<() => void>()
   return {
     announce () {
-      for (const listener of listeners) listener()
+      this.noticed()
       redis.publish(channel, '').catch(() => {})
+    },
+    noticed () {
+      for (const listener of listeners) listener()
     },
     listen (listener) {
       listeners.add(listener)
