@@ -115,6 +115,11 @@ function toStoredCity (row: LocationRow): StoredCity {
   return { city: row.city, active: row.active === 1, key: row.city_key, version: Number(row.version) }
 }
 
+function bulkOutcome (answer: unknown): BulkOutcome {
+  const [rows, [status]] = answer as BulkCallResult
+  return { found: rows.map(toStoredCity), applied: status?.applied === 1, changed: Number(status?.changed) }
+}
+
 export function createAvailabilityStore (db: StatementRunner, options: AvailabilityStoreOptions): AvailabilityStore {
   const retrying = createRolledBackRetry({ attempts: WRITE_ATTEMPTS, baseDelayMs: RETRY_BASE_DELAY_MS, budgetMs: options.writeBudgetMs })
   const readLocation = createReadBatcher<LocationId, LocationRow>(db, {
@@ -161,13 +166,7 @@ export function createAvailabilityStore (db: StatementRunner, options: Availabil
 
     async setActiveMany (country, cityKeys, active, writer) {
       const keys = cityKeys === undefined ? null : JSON.stringify(cityKeys)
-      const answer = await retrying(() => db.write<CallResult<RowDataPacket>>(SET_MANY_ACTIVE, [country, keys, active, writer.operator, writer.requestId]))
-      const [rows, [status]] = answer as unknown as BulkCallResult
-      return {
-        found: rows.map(toStoredCity),
-        applied: status?.applied === 1,
-        changed: Number(status?.changed)
-      }
+      return bulkOutcome(await retrying(() => db.write<CallResult<RowDataPacket>>(SET_MANY_ACTIVE, [country, keys, active, writer.operator, writer.requestId])))
     },
 
     async remove ({ country, cityKey }, writer) {
