@@ -37,14 +37,16 @@ export function createChangeNotices (redis: RedisClient, channel: string): Chang
 }
 
 /**
- * Calls `onNotice` for every announcement on `channel`, and on every
- * (re)subscription, since messages sent while unsubscribed are lost. The
- * connection is the caller's, in subscriber mode, with autoResubscribe off.
+ * Calls `onNotice` for every announcement on `channel`, subscribing again on
+ * every reconnection. What was announced while unsubscribed is not waited
+ * for here: the record sync notices those changes by their invalidation
+ * records within CACHE_SYNC_INTERVAL_MS. The connection is the caller's, in
+ * subscriber mode, with autoResubscribe off.
  */
 export function listenForNotices (subscriber: RedisClient, channel: string, onNotice: () => void): void {
   subscriber.on('message', onNotice)
   const subscribe = (): void => {
-    subscriber.subscribe(channel).then(onNotice, () => {})
+    subscriber.subscribe(channel).catch(() => {})
   }
   subscriber.on('ready', subscribe)
   subscribe()
