@@ -56,7 +56,7 @@ export default fp(async function changeStream (fastify) {
   fastify.decorate('changeFeed', feed)
   fastify.metrics.gauge('nicaventas_change_stream_subscribers', 'Open change streams (GET /active/events and OFREP\'s) on this instance', () => fanOut.size)
   fastify.metrics.total('nicaventas_change_stream_dropped_total', 'Change streams disconnected for not reading what they were sent', () => fanOut.dropped)
-  fastify.metrics.gauge('nicaventas_change_stream_delivered_up_to', 'The change id up to which this instance has streamed every change', () => feed.deliveredUpTo ?? 0)
+  fastify.metrics.gauge('nicaventas_change_stream_delivered_up_to', 'The change id up to which this instance has streamed every change', () => feed.streamedUpTo)
   // Fastify's close waits for every connection, and a stream never ends by itself: end them first, so
   // the process exits within its grace and the clients reconnect to another instance.
   fastify.addHook('preClose', async () => { fanOut.endAll() })

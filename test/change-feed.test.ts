@@ -39,8 +39,11 @@ t.test('a failed pass is tried again by the timer, which is idle otherwise; clos
   await new Promise(resolve => setTimeout(resolve, 100))
   t.equal(delivered.length, passes, 'no timer pass is owed: nothing awaited, nothing failed')
 
-  gate = new Promise(resolve => { release = resolve })
+  // A pass that fails makes the timer's next one owed; that one waits at the gate while the feed closes.
+  failNext = true
   feed.wake()
+  gate = new Promise(resolve => { release = resolve })
+  await new Promise(resolve => setTimeout(resolve, 60))
   const closing = feed.close()
   let closed = false
   closing.then(() => { closed = true }, () => {})
@@ -50,4 +53,14 @@ t.test('a failed pass is tried again by the timer, which is idle otherwise; clos
   await closing
   feed.wake()
   t.equal(feed.awaited, 0)
+})
+
+t.test('before MySQL has answered, the feed has no position, and its gauge reads 0', async t => {
+  const app = await build(t)
+  const unreachable: ChangeLog = { ...createChangeLog(app.database), latestId: async () => { throw new Error('MySQL unreachable (the test says so)') } }
+  const feed = createChangeFeed(unreachable, () => {}, { intervalMs: 1000, gapWaitMs: 1000, log: app.log })
+  t.teardown(() => feed.close())
+  await t.rejects(feed.pollNow(), /unreachable/)
+  t.equal(feed.deliveredUpTo, undefined)
+  t.equal(feed.streamedUpTo, 0)
 })

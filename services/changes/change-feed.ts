@@ -24,6 +24,8 @@ export interface ChangeFeed {
    * stream starts. Undefined until MySQL has answered once.
    */
   readonly deliveredUpTo: number | undefined
+  /** The same as a gauge reads it: 0 until MySQL has answered. */
+  readonly streamedUpTo: number
   /** Ids skipped by a later one and still waited for. */
   readonly awaited: number
   /** Stops the timer and waits for a pass under way. */
@@ -151,6 +153,7 @@ export function createChangeFeed (
     },
     pollNow,
     get deliveredUpTo () { return deliveredUpTo },
+    get streamedUpTo () { return deliveredUpTo ?? 0 },
     get awaited () { return gaps.size },
     async close () {
       closed = true
