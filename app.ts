@@ -3,6 +3,7 @@ import type { Server } from 'node:http'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import availability, { type AvailabilityPluginOptions } from './plugins/availability.ts'
+import changeStream from './plugins/change-stream.ts'
 import type { Config } from './config/read-config.ts'
 import config from './plugins/config.ts'
 import databaseSchema from './plugins/database-schema.ts'
@@ -17,6 +18,9 @@ import sensible from './plugins/sensible.ts'
 import underPressure from './plugins/under-pressure.ts'
 import openApi from './plugins/openapi.ts'
 import readRoutes from './routes/active/read.ts'
+import eventsRoute from './routes/active/events.ts'
+import ofrepRoutes from './routes/ofrep.ts'
+import ofrepEventsRoute from './routes/ofrep-events.ts'
 import operatorRoutes from './routes/operators.ts'
 import consoleRoutes from './routes/console.ts'
 import healthRoutes from './routes/health.ts'
@@ -127,12 +131,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(mysql)
   await app.register(redis)
   await app.register(availability, { afterDatabaseRead: options.afterDatabaseRead, recordGapWaitMs: options.recordGapWaitMs, recordMaxGaps: options.recordMaxGaps })
+  await app.register(changeStream)
   await app.register(openApi)
 
   await app.register(rootRoute)
   await app.register(healthRoutes)
   await app.register(metricsRoute)
   await app.register(readRoutes)
+  await app.register(eventsRoute)
+  await app.register(ofrepRoutes)
+  await app.register(ofrepEventsRoute)
   await app.register(operatorRoutes)
   await app.register(consoleRoutes)
   return app

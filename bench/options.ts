@@ -10,12 +10,14 @@ export interface BenchOptions {
   warmup: number
   /** Concurrent GETs in one miss storm. */
   stormRequests: number
+  /** Change streams opened on one instance for the fan-out figure. */
+  fanOutSubscribers: number
   /** The bare server's logging: 'off' is the ceiling the issue names, 'info' isolates our route from Fastify's request logs. */
   baselineLog: 'off' | 'info'
 }
 
 const USAGE = `Usage: npm run bench -- [--duration 8] [--connections 64] [--rounds 3] [--warmup 3]
-                       [--storm-requests 500] [--baseline-log off|info]`
+                       [--storm-requests 500] [--baseline-log off|info] [--fan-out-subscribers 10000]`
 
 function positiveInteger (name: string, value: string): number {
   const parsed = Number(value)
@@ -34,6 +36,7 @@ export function readBenchOptions (argv: string[]): BenchOptions {
       warmup: { type: 'string', default: '3' },
       'storm-requests': { type: 'string', default: '500' },
       'baseline-log': { type: 'string', default: 'off' },
+      'fan-out-subscribers': { type: 'string', default: '10000' },
       help: { type: 'boolean', default: false }
     }
   })
@@ -51,6 +54,7 @@ export function readBenchOptions (argv: string[]): BenchOptions {
     rounds,
     warmup: positiveInteger('warmup', values.warmup),
     stormRequests: positiveInteger('storm-requests', values['storm-requests']),
+    fanOutSubscribers: positiveInteger('fan-out-subscribers', values['fan-out-subscribers']),
     baselineLog
   }
 }

@@ -10,6 +10,11 @@ function statusKilobytes (pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(match[1])
 }
 
+/** The memory the process holds now, in MB. */
+export function rssMb (pid: number): number {
+  return statusKilobytes(pid, 'VmRSS') / 1024
+}
+
 /** The most memory the process has held since it started, in MB. */
 export function peakRssMb (pid: number): number {
   return statusKilobytes(pid, 'VmHWM') / 1024

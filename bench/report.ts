@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LoadMeasurement } from './load.ts'
 import type { StormResult } from './miss-storm.ts'
+import type { FanOutResult } from './fan-out.ts'
 
 export interface ScenarioRun extends LoadMeasurement {
   scenario: 'baseline' | 'anchor' | 'hit' | 'local' | 'miss' | 'mixed'
@@ -35,6 +36,8 @@ export interface BenchReport {
   /** The miss scenario beside MariaDB's own rate for the statement a miss runs. */
   missPath: { missRequestsPerSecond: number, pointSelectsPerSecond: number, poolSize: number }
   storms: StormResult[]
+  /** N change streams on one instance, one write: until every subscriber had it, and memory per stream. */
+  fanOut: FanOutResult
   servicePeakRssMb: number
   baselinePeakRssMb: number
   anchorPeakRssMb: number
@@ -111,6 +114,11 @@ export function formatReport (report: BenchReport): string {
     '',
     'miss storm (MySQL statements counted server-wide):',
     ...storms,
+    '',
+    `change stream fan-out: ${report.fanOut.subscribers} subscribers on one instance, one PUT; every subscriber had the change ` +
+      `p50 ${fixed(report.fanOut.delayMs.p50, 1)} ms, p99 ${fixed(report.fanOut.delayMs.p99, 1)} ms, max ${fixed(report.fanOut.delayMs.max, 1)} ms after the PUT was sent ` +
+      `(its answer after ${fixed(report.fanOut.acknowledgedMs, 1)} ms); service RSS ${fixed(report.fanOut.rssBeforeMb, 1)} MB -> ${fixed(report.fanOut.rssWithSubscribersMb, 1)} MB, ` +
+      `${fixed(report.fanOut.rssPerSubscriberKb, 1)} KB per subscriber`,
     '',
     'targets:',
     ...report.targets.map(({ target, measured, met }) => `  ${met ? 'met    ' : 'NOT MET'}  ${target}: ${measured}`),

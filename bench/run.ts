@@ -10,6 +10,7 @@ import { measureLoad } from './load.ts'
 import { localServerPids } from './local-servers.ts'
 import { benchLocations, type BenchLocation } from './locations.ts'
 import { missStorm, type StormResult } from './miss-storm.ts'
+import { measureFanOut, type FanOutResult } from './fan-out.ts'
 import { readBenchOptions } from './options.ts'
 import { measurePointSelects } from './point-selects.ts'
 import { peakRssMb } from './process-stats.ts'
@@ -25,6 +26,8 @@ const DATABASE_NAME = 'nicaventas_bench'
 const NAMESPACE = 'nicaventas_bench'
 const LOCAL_DATABASE_NAME = 'nicaventas_bench_local'
 const LOCAL_NAMESPACE = 'nicaventas_bench_local'
+const FAN_OUT_DATABASE_NAME = 'nicaventas_bench_fan_out'
+const FAN_OUT_NAMESPACE = 'nicaventas_bench_fan_out'
 const RESULTS_DIRECTORY = join(import.meta.dirname, '..', 'bench-results')
 /** Below this, the miss scenario is not measuring misses (e.g. the service's key layout changed). */
 const MIN_MISS_RATIO = 0.9
@@ -60,7 +63,7 @@ let cleaning: Promise<void> | undefined
 async function cleanUp (): Promise<void> {
   cleaning ??= (async () => {
     await stopAllChildren()
-    for (const [database, namespace] of [[DATABASE_NAME, NAMESPACE], [LOCAL_DATABASE_NAME, LOCAL_NAMESPACE]] as const) {
+    for (const [database, namespace] of [[DATABASE_NAME, NAMESPACE], [LOCAL_DATABASE_NAME, LOCAL_NAMESPACE], [FAN_OUT_DATABASE_NAME, FAN_OUT_NAMESPACE]] as const) {
       await dropBenchData(database, namespace)
         .catch((error: Error) => console.error(`could not drop ${database} / ${namespace}:* : ${error.message}`))
     }
@@ -228,6 +231,18 @@ async function measureStorms (service: Target, locations: BenchLocation[], token
   return storms
 }
 
+/** A third instance of its own, so its thousands of streams weigh on no other scenario. */
+async function measureChangeFanOut (token: string): Promise<FanOutResult> {
+  const subscribers = options.fanOutSubscribers
+  console.error(`fan-out: ${subscribers} change streams on one instance, one write`)
+  const service = await startService({
+    databaseName: FAN_OUT_DATABASE_NAME, namespace: FAN_OUT_NAMESPACE, token, env: { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers) }
+  })
+  const result = await measureFanOut(service, subscribers, token)
+  console.error(`  every subscriber had the change: p50 ${result.delayMs.p50.toFixed(1)} ms, p99 ${result.delayMs.p99.toFixed(1)} ms, max ${result.delayMs.max.toFixed(1)} ms after the PUT was sent (acknowledged after ${result.acknowledgedMs.toFixed(1)} ms); ${result.rssPerSubscriberKb.toFixed(1)} KB of RSS per subscriber`)
+  return result
+}
+
 async function machine (mysql: Connection, redis: Redis): Promise<BenchReport['machine']> {
   const [[version]] = await mysql.query<RowDataPacket[]>('SELECT VERSION() AS version')
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown'
@@ -286,6 +301,7 @@ async function main (): Promise<number> {
   console.error(`bench: ${options.rounds} rounds of baseline/anchor/hit/local tier, ${options.duration} s each at ${options.connections} connections, then miss, mixed and ${STORMS} miss storms`)
   await dropBenchData(DATABASE_NAME, NAMESPACE)
   await dropBenchData(LOCAL_DATABASE_NAME, LOCAL_NAMESPACE)
+  await dropBenchData(FAN_OUT_DATABASE_NAME, FAN_OUT_NAMESPACE)
   const token = randomBytes(24).toString('base64url')
   const mysql = await connectToMysql()
   const redis = connectToRedis()
@@ -311,6 +327,7 @@ async function main (): Promise<number> {
     runs.push(await measureMixed(service, locations, token))
     console.error(`miss storms: ${options.stormRequests} concurrent GETs each`)
     const storms = await measureStorms(service, locations, token, mysql)
+    const fanOut = await measureChangeFanOut(token)
 
     const ratios: Ratios = {
       hit: ratioSummary(runs, 'hit', run => run.requestsPerSecond),
@@ -333,6 +350,7 @@ async function main (): Promise<number> {
       localBaselineCpuRatio: ratioSummary(runs, 'local', requestsPerCpuSecond),
       missPath: { missRequestsPerSecond: misses.requestsPerSecond, pointSelectsPerSecond: pointSelects.queriesPerSecond, poolSize: POOL_SIZE },
       storms,
+      fanOut,
       servicePeakRssMb: servicePeakRss,
       baselinePeakRssMb: peakRssMb(baseline.child.pid),
       anchorPeakRssMb: peaks.anchorMb,

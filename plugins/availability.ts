@@ -6,8 +6,9 @@ import { createRecordSync, type RecordSync } from '../services/cache/record-sync
 import { invalidationChannel } from '../services/availability/location-keys.ts'
 import { createAvailabilityStore, type AvailabilityStore, type StoredLocation } from '../services/availability/location-store.ts'
 import { createAvailabilityService, type AvailabilityService } from '../services/availability/service.ts'
-import { createInvalidationRecordStore } from '../services/availability/invalidation-records.ts'
+import { createInvalidationRecordStore, type InvalidationRecord } from '../services/availability/invalidation-records.ts'
 import { createHistoryStore, type HistoryStore } from '../services/availability/history-store.ts'
+import { changeChannel, createChangeNotices, type ChangeNotices } from '../services/changes/change-notices.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     /** Applies the durable invalidation records every CACHE_SYNC_INTERVAL_MS. */
     recordSync: RecordSync
     locationHistory: HistoryStore
+    /** What writes announce their changes on, for the change streams (plugins/change-stream.ts). */
+    changeNotices: ChangeNotices
   }
 }
 
@@ -48,6 +51,21 @@ function registerMetrics (metrics: MetricsSink, store: AvailabilityStore, cache:
   })
 }
 
+/**
+ * Applies the records, then wakes the change feed (plugins/change-stream.ts): every change writes its
+ * invalidation record and its history row in one transaction, so records read mean history to stream,
+ * and the feed asks MySQL only then; once they are applied, a subscriber told of a change reads the new value.
+ */
+function applyThenNotice (cache: AvailabilityCache, notices: ChangeNotices) {
+  return async (records: InvalidationRecord[]) => {
+    try {
+      return await cache.applyRecords(records)
+    } finally {
+      if (records.length > 0) notices.noticed()
+    }
+  }
+}
+
 export default fp<AvailabilityPluginOptions>(async function availability (fastify, opts) {
   const { config } = fastify
   const store = createAvailabilityStore(fastify.database, { writeBudgetMs: config.DATABASE_WRITE_TIMEOUT_MS })
@@ -72,7 +90,9 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
     localTier,
     afterDatabaseRead: opts.afterDatabaseRead
   })
-  const recordSync = createRecordSync(createInvalidationRecordStore(fastify.database), records => cache.applyRecords(records), {
+  const notices = createChangeNotices(fastify.redis, changeChannel(config.CACHE_NAMESPACE))
+  fastify.decorate('changeNotices', notices)
+  const recordSync = createRecordSync(createInvalidationRecordStore(fastify.database), applyThenNotice(cache, notices), {
     intervalMs: config.CACHE_SYNC_INTERVAL_MS,
     keyLifetimeSeconds: config.CACHE_TTL_SECONDS + config.CACHE_GRACE_SECONDS,
     log: fastify.log,
@@ -88,7 +108,7 @@ export default fp<AvailabilityPluginOptions>(async function availability (fastif
   fastify.decorate('recordSync', recordSync)
   const history = createHistoryStore(fastify.database)
   fastify.decorate('locationHistory', history)
-  fastify.decorate('availability', createAvailabilityService(store, cache, history))
+  fastify.decorate('availability', createAvailabilityService(store, cache, history, notices))
   registerMetrics(fastify.metrics, store, cache, recordSync)
   // Registered after the Redis plugin, so it runs before the client quits: a last try at pending invalidations.
   fastify.addHook('onClose', async () => {

@@ -32,6 +32,7 @@ export default fp(async function openApi (fastify) {
       tags: [
         { name: 'availability', description: 'What clients ask' },
         { name: 'operators', description: 'Writes; bearer token required' },
+        { name: 'ofrep', description: 'OpenFeature Remote Evaluation Protocol: the flag `sales-active` for a location, for OpenFeature SDKs' },
         { name: 'console', description: 'What the operators\' console (/console) reads besides the API' },
         { name: 'service', description: 'Identity, liveness, readiness and metrics' }
       ],

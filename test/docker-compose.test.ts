@@ -144,12 +144,24 @@ t.test('the proxy is nginx with deploy/nginx.conf, balancing over every instance
   const upstreamKeepAlive = /keepalive_timeout (\d+)s;/.exec(conf.slice(conf.indexOf('upstream')))
   t.ok(Number(upstreamKeepAlive?.[1]) * 1000 < HTTP_TIMEOUTS.keepAliveTimeout,
     'nginx drops idle upstream connections before the service would, so it never reuses one being closed')
-  const readTimeout = /proxy_read_timeout (\d+)s;/.exec(conf)
+  const readTimeout = /proxy_read_timeout (\d+)s;/.exec(conf.slice(conf.indexOf('location / {')))
   const writeBudget = Number(appEnv.DATABASE_WRITE_TIMEOUT_MS ?? EnvironmentSchema.properties.DATABASE_WRITE_TIMEOUT_MS.default)
   t.ok(Number(readTimeout?.[1]) * 1000 > 2 * writeBudget, 'nginx waits longer for an answer than a write may take (its turn, then MySQL\'s answer)')
   t.match(proxy.depends_on, { app: { condition: 'service_healthy' } }, 'starts once the service is healthy')
   t.equal(app.healthcheck, undefined, 'the service\'s health comes from the image\'s HEALTHCHECK...')
   t.ok(healthcheck(readDockerfile().at(-1) as Stage).command.length > 0, '...which the Dockerfile has')
+})
+
+t.test('nginx passes the change streams on as they come, and keeps an idle one open past its keep-alive interval', async t => {
+  const conf = readFileSync(join(ROOT, 'deploy', 'nginx.conf'), 'utf8')
+  const start = conf.indexOf('location ~ ^/(active|ofrep/v1)/events$ {')
+  t.ok(start > 0, 'a location for both streams')
+  const block = conf.slice(start, conf.indexOf('\n    }', start))
+  for (const path of ['/active/events', '/ofrep/v1/events']) t.match(path, /^\/(active|ofrep\/v1)\/events$/, `${path} is matched`)
+  t.match(block, /proxy_buffering off;/, 'not buffered')
+  t.match(block, /proxy_http_version 1\.1;/)
+  const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(block)?.[1]) * 1000
+  t.ok(readTimeout > 2 * (EnvironmentSchema.properties.CHANGE_STREAM_KEEPALIVE_MS.maximum ?? Infinity), `an idle stream is kept ${readTimeout} ms, two keep-alives at least`)
 })
 
 t.test('the replicas are the app, in the scaled profile, several times', async t => {

@@ -22,7 +22,13 @@ t.test('the committed openapi.json is what the code generates (run `npm run open
 t.test('every route is documented, with its errors, and the write routes with the bearer scheme', async t => {
   const app = await build(t)
   const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths
-  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/history', '/auth/whoami', '/console/countries', '/health', '/metrics', '/ready'])
+  t.same(Object.keys(paths).sort(), ['/', '/active', '/active/cities', '/active/events', '/active/history', '/auth/whoami', '/console/countries', '/health', '/metrics',
+    '/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/{key}', '/ofrep/v1/events', '/ready'])
+  for (const path of ['/active/events', '/ofrep/v1/events']) {
+    t.same(Object.keys(paths[path]?.get?.responses ?? {}).sort(), ['200', '400', '500', '503'], `${path} documents its refusals`)
+    t.same(paths[path]?.get?.security, [], `${path} is public`)
+  }
+  for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/{key}']) t.same(paths[path]?.post?.security, [], `${path} is public`)
   t.same(Object.keys(paths['/active'] ?? {}).sort(), ['delete', 'get', 'post', 'put'])
 
   const active = paths['/active'] as Record<string, Operation>

@@ -7,6 +7,7 @@ import { cityPage, type CityPageQuery } from './city-pages.ts'
 import { weakEtag } from './etag.ts'
 import { switchCities, type BulkChange } from './bulk-switch.ts'
 import type { HistoryStore } from './history-store.ts'
+import type { ChangeNotices } from '../changes/change-notices.ts'
 import { displayCity, locationId, type LocationId } from '../../domain/location.ts'
 
 export type { Writer } from './location-store.ts'
@@ -22,6 +23,8 @@ export interface TaggedAnswer<T> {
 export interface AvailabilityService {
   /** The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing). */
   lookup (country: string, city: string): Promise<TaggedAnswer<string>>
+  /** The same read as lookup, but a location not registered is an answer (undefined), not a 404: OFREP evaluates it. */
+  find (country: string, city: string): Promise<TaggedAnswer<FoundLocation>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
@@ -30,6 +33,11 @@ export interface AvailabilityService {
   remove (country: string, city: string, writer: Writer): Promise<void>
   /** Switches the named cities of a country, or all of them, all or nothing (services/availability/bulk-switch.ts). */
   setActiveMany (country: string, cities: string[] | undefined, active: boolean, writer: Writer): Promise<BulkChange>
+}
+
+export interface FoundLocation {
+  location: LocationData | undefined
+  outcome: CacheOutcomeName
 }
 
 /** What GET /active sends, as the response schema would encode it, and its tag. */
@@ -55,27 +63,44 @@ function createEncodedAnswers (): (location: StoredLocation, outcome: CacheOutco
 // What a client sees of a stored location: the version stays inside.
 const shown = ({ country, city, active }: StoredLocation): LocationData => ({ country, city, active })
 
-/** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
-export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
-  const answerOf = createEncodedAnswers()
-  /**
-   * Runs a write, then invalidates its location before the answer goes out,
-   * whatever the outcome: a write that failed for want of MySQL may still
-   * have committed, and an invalidation too many costs one cache miss.
-   */
-  async function writing<T> (id: LocationId, write: () => Promise<T>): Promise<T> {
+/**
+ * Runs a write, then invalidates its location before the answer goes out,
+ * whatever the outcome: a write that failed for want of MySQL may still
+ * have committed, and an invalidation too many costs one cache miss. A
+ * write that succeeded is announced to the change streams once its entry is
+ * gone (a failed one that committed reaches them by its invalidation record).
+ */
+function createWriting (cache: AvailabilityCache, notices: ChangeNotices) {
+  return async function writing<T> (id: LocationId, write: () => Promise<T>): Promise<T> {
+    let written = false
     try {
-      return await write()
+      const result = await write()
+      written = true
+      return result
     } finally {
       await cache.invalidate(id)
+      if (written) notices.announce()
     }
   }
+}
+
+/** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
+export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore, notices: ChangeNotices): AvailabilityService {
+  const answerOf = createEncodedAnswers()
+  const writing = createWriting(cache, notices)
 
   return {
     async lookup (country, city) {
       const { value: location, outcome } = await cache.read(locationId(country, city))
       if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
       return answerOf(location, outcome)
+    },
+
+    async find (country, city) {
+      const id = locationId(country, city)
+      const { value: location, outcome } = await cache.read(id)
+      if (location === undefined) return { body: { location: undefined, outcome }, etag: weakEtag(`${id.country}\n${id.cityKey}\nunregistered`) }
+      return { body: { location: shown(location), outcome }, etag: answerOf(location, outcome).etag }
     },
 
     async listCities (country, query) {
@@ -113,6 +138,11 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     },
 
-    setActiveMany: (country, cities, active, writer) => switchCities(store, cache, country, cities, active, writer)
+    // Announced once done, like `writing`.
+    setActiveMany: async (country, cities, active, writer) => {
+      const change = await switchCities(store, cache, country, cities, active, writer)
+      notices.announce()
+      return change
+    }
   }
 }

@@ -1,0 +1,93 @@
+import t from 'tap'
+import { build } from './helper.ts'
+import { directSql } from './support/direct-sql.ts'
+import { createChangeFanOut, type StreamOutput } from '../services/changes/change-fan-out.ts'
+import { createChangeLog, type ChangeLog } from '../services/changes/change-log.ts'
+import { changeFormat, refetchFormat } from '../services/changes/stream-formats.ts'
+
+// The fan-out on its own, over the real change history: what a subscriber is sent around its resume.
+
+const OPTIONS = { maxSubscribers: 10, replayMax: 100, maxUnsentBytes: 1 << 20, keepAliveMs: 15_000, retryMs: 2000 }
+
+/** A stream output that keeps what is written to it. */
+function collector (): StreamOutput & { text: string } {
+  return {
+    text: '',
+    writableLength: 0,
+    write (chunk) { this.text += String(chunk); return true },
+    end () {},
+    destroy () {},
+    once () {}
+  }
+}
+
+t.test('a change delivered while a resume is being read is sent after the replay, once', async t => {
+  const app = await build(t)
+  const sql = await directSql(t, app)
+  const log = createChangeLog(app.database)
+  const before = await log.latestId()
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key IN (\'leon\', \'granada\')')
+  const [missed, live] = await log.after(before, 10)
+
+  let release = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  // The real history, read once the test has delivered a change meanwhile.
+  const slowLog: ChangeLog = { ...log, between: async (...args) => { await gate; return log.between(...args) } }
+  const fanOut = createChangeFanOut(slowLog, () => before + 1, OPTIONS)
+  t.teardown(() => fanOut.endAll())
+  const preparing = fanOut.prepare({ filter: { country: 'NI' }, format: changeFormat, lastEventId: before })
+  fanOut.deliver([live!])
+  release()
+  const out = collector()
+  ;(await preparing).open(out)
+  const ids = [...out.text.matchAll(/^id: (\d+)$/gm)].map(match => Number(match[1]))
+  t.same(ids, [missed!.id, live!.id], 'the replayed change, then the one delivered meanwhile')
+  fanOut.deliver([live!])
+  t.equal([...out.text.matchAll(/^id: /gm)].length, 2, 'a change already sent is not sent again')
+})
+
+t.test('a refetch stream resumed with nothing missed says nothing more; no position yet is a 503', async t => {
+  const app = await build(t)
+  const log = createChangeLog(app.database)
+  const latest = await log.latestId()
+  const fanOut = createChangeFanOut(log, () => latest, OPTIONS)
+  t.teardown(() => fanOut.endAll())
+  const out = collector()
+  ;(await fanOut.prepare({ filter: { country: 'NI', cityKey: 'ocotal' }, format: refetchFormat, lastEventId: latest - 1 })).open(out)
+  t.equal(out.text, 'retry: 2000\n\n: connected\n\n', 'no change to Ocotal since: no refetch')
+
+  const unread = createChangeFanOut(log, () => undefined, OPTIONS)
+  t.teardown(() => unread.endAll())
+  await t.rejects(unread.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { statusCode: 503, message: /cannot be read yet/ })
+  t.equal(unread.size, 0)
+
+  fanOut.endAll()
+  await t.rejects(fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { message: /closing/ }, 'none once closing')
+})
+
+t.test('a change for thousands of subscribers is written a slice per turn of the event loop, in order, with other work between slices', async t => {
+  const app = await build(t)
+  const log = createChangeLog(app.database)
+  const latest = await log.latestId()
+  const sql = await directSql(t, app)
+  await sql.query('UPDATE locations SET active = NOT active WHERE country = \'NI\' AND city_key IN (\'leon\', \'granada\')')
+  const [first, second] = await log.after(latest, 10)
+  const fanOut = createChangeFanOut(log, () => latest, { ...OPTIONS, maxSubscribers: 5000 })
+  t.teardown(() => fanOut.endAll())
+  const outputs = await Promise.all(Array.from({ length: 5000 }, async () => {
+    const out = collector()
+    ;(await fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined })).open(out)
+    return out
+  }))
+  const opened = outputs[0]!.text.length
+  const written = () => outputs.filter(out => out.text.length > opened).length
+  fanOut.deliver([first!, second!])
+  const atOnce = written()
+  let between = -1
+  setImmediate(() => { between = written() })
+  await new Promise(resolve => setTimeout(resolve, 200))
+  t.equal(atOnce, 250, 'one slice at once')
+  t.ok(between > 250 && between < 5000, `other work ran between slices (${between} written by then)`)
+  const ids = (out: { text: string }) => [...out.text.matchAll(/^id: (\d+)$/gm)].map(match => Number(match[1])).slice(1)
+  t.ok(outputs.every(out => ids(out).join() === `${first!.id},${second!.id}`), 'every subscriber had both changes, in order')
+})
