@@ -1,5 +1,6 @@
 import { httpErrors } from '@fastify/sensible'
 import { cityKey, displayCity } from '../../domain/location.ts'
+import type { ChangeNotices } from '../changes/change-notices.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, Writer } from './location-store.ts'
 
@@ -41,7 +42,7 @@ async function invalidateAll (cache: AvailabilityCache, country: string, keys: s
  * cache through the record sync.
  */
 export async function switchCities (
-  store: AvailabilityStore, cache: AvailabilityCache,
+  store: AvailabilityStore, cache: AvailabilityCache, notices: ChangeNotices,
   country: string, cities: string[] | undefined, active: boolean, writer: Writer
 ): Promise<BulkChange> {
   const upper = country.toUpperCase()
@@ -61,6 +62,8 @@ export async function switchCities (
   }
   const changed = outcome.found.filter(city => city.active !== active)
   await invalidateAll(cache, upper, changed.map(city => city.key))
+  // Announced to the change streams once the entries are gone, like a single write (service.ts).
+  notices.announce()
   // The count is the UPDATE's own; the list, the locked rows it changed: the same cities.
   return { country: upper, active, changed: outcome.changed, cities: changed.map(city => city.city) }
 }

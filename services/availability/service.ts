@@ -138,11 +138,6 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
       if (!await writing(id, () => store.remove(id, writer))) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     },
 
-    // Announced once done, like `writing`.
-    setActiveMany: async (country, cities, active, writer) => {
-      const change = await switchCities(store, cache, country, cities, active, writer)
-      notices.announce()
-      return change
-    }
+    setActiveMany: (country, cities, active, writer) => switchCities(store, cache, notices, country, cities, active, writer)
   }
 }
