@@ -12,10 +12,11 @@ export interface EventStreamFront {
 
 /**
  * A real HTTP server in front of the app that serves GET /active/events itself, as Server-Sent
- * Events (an initial `hello`, then `change` events the test sends), and passes every other request
- * to the app: the console's stream path, exercised whether or not the app has the stream yet.
+ * Events (an initial `hello`, then `change` events the test sends), or answers it 404 as a service
+ * without the stream would (`withoutStream`), and passes every other request to the app: the
+ * console's handling of each event, and its polling fallback, on their own.
  */
-export async function eventStreamFront (t: Test, appAddress: string): Promise<EventStreamFront> {
+export async function eventStreamFront (t: Test, appAddress: string, { withoutStream = false } = {}): Promise<EventStreamFront> {
   const streams = new Set<ServerResponse>()
   let id = 0
   let announceOpened: (country: string) => void = () => {}
@@ -23,6 +24,11 @@ export async function eventStreamFront (t: Test, appAddress: string): Promise<Ev
   const upstream = new URL(appAddress)
   const server = createServer((incoming, outgoing) => {
     const url = new URL(incoming.url ?? '/', appAddress)
+    if (url.pathname === '/active/events' && withoutStream) {
+      outgoing.writeHead(404, { 'content-type': 'application/json' }).end('{"statusCode":404,"error":"Not Found","message":"Route GET:/active/events not found"}')
+      announceOpened(String(url.searchParams.get('country')))
+      return
+    }
     if (url.pathname === '/active/events') {
       outgoing.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
       outgoing.write(`id: ${++id}\nevent: hello\ndata: {"country":"${url.searchParams.get('country')}"}\n\n`)
