@@ -21,37 +21,37 @@ export function createLocationReads (
   reads: ReadThrough, entries: LocationEntries, invalidations: Invalidations<LocationId>,
   localTier: LocalTier<StoredLocation> | undefined, stats: CacheStats
 ): LocationReads {
-  async function lookup (id: LocationId): Promise<CacheRead<StoredLocation>> {
+  // Each read's outcome counted as it is answered, in the one async function a read goes through.
+  const counted = <T>(result: CacheRead<T>): CacheRead<T> => {
+    stats.outcomes[result.outcome]++
+    return result
+  }
+
+  async function read (id: LocationId): Promise<CacheRead<StoredLocation>> {
     const name = locationKey(id)
-    if (invalidations.isPending(id)) return await reads.bypass(entries.location(id, name))
+    if (invalidations.isPending(id)) return counted(await reads.bypass(entries.location(id, name)))
     let epoch = 0
     const tier = localTier?.subscribed === true ? localTier : undefined
     if (tier !== undefined) {
       const kept = tier.get(name)
       if (kept !== undefined) {
         stats.localHits++
-        return { value: kept.value, outcome: 'hit' }
+        return counted({ value: kept.value, outcome: 'hit' })
       }
       epoch = tier.epoch
     }
     const result = await reads.read(entries.location(id, name))
     // Only what Redis answered: a miss was read from MySQL, and may be refused its fill.
     if (tier !== undefined && result.outcome === 'hit') tier.set(name, result.value, epoch)
-    return result
+    return counted(result)
   }
 
   return {
-    async read (id) {
-      const result = await lookup(id)
-      stats.outcomes[result.outcome]++
-      return result
-    },
+    read,
 
     async readCountry (country) {
       const entry = entries.country(country)
-      const result = await (entry.isPending() ? reads.bypass(entry) : reads.read(entry))
-      stats.outcomes[result.outcome]++
-      return result
+      return counted(await (entry.isPending() ? reads.bypass(entry) : reads.read(entry)))
     }
   }
 }
