@@ -18,7 +18,9 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
     }
   }, async (request, reply) => {
-    const body = sendTagged(request, reply, await fastify.availability.lookup(request.query.country, request.query.city))
+    // Not awaited when the local tier answered at once: a microtask turn less on the hit that does no I/O.
+    const answer = fastify.availability.lookup(request.query.country, request.query.city)
+    const body = sendTagged(request, reply, answer instanceof Promise ? await answer : answer)
     if (typeof body !== 'string') return body
     // Encoded by the service once per cached value (services/availability/service.ts): sent as it is, without the schema's serializer.
     return reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)

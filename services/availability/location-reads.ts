@@ -8,6 +8,8 @@ import type { CountryCities, StoredLocation } from './location-store.ts'
 import { locationKey, type LocationId } from '../../domain/location.ts'
 
 export interface LocationReads {
+  /** What the local tier holds for the location, counted as a hit, or undefined: then read() it. No I/O, no promise. */
+  readKept (id: LocationId): CacheRead<StoredLocation> | undefined
   read (id: LocationId): Promise<CacheRead<StoredLocation>>
   readCountry (country: string): Promise<CacheRead<CountryCities>>
 }
@@ -27,19 +29,25 @@ export function createLocationReads (
     return result
   }
 
+  // The local tier, while it hears invalidations (a tier that does not could serve a stale value).
+  const listening = () => localTier?.subscribed === true ? localTier : undefined
+
+  function readKept (id: LocationId): CacheRead<StoredLocation> | undefined {
+    const tier = listening()
+    if (tier === undefined || invalidations.isPending(id)) return undefined
+    const kept = tier.get(locationKey(id))
+    if (kept === undefined) return undefined
+    stats.localHits++
+    return counted({ value: kept.value, outcome: 'hit' })
+  }
+
+  /** A read that readKept() did not answer: from the source alone while an invalidation is pending, else through Redis. */
   async function read (id: LocationId): Promise<CacheRead<StoredLocation>> {
     const name = locationKey(id)
     if (invalidations.isPending(id)) return counted(await reads.bypass(entries.location(id, name)))
-    let epoch = 0
-    const tier = localTier?.subscribed === true ? localTier : undefined
-    if (tier !== undefined) {
-      const kept = tier.get(name)
-      if (kept !== undefined) {
-        stats.localHits++
-        return counted({ value: kept.value, outcome: 'hit' })
-      }
-      epoch = tier.epoch
-    }
+    const tier = listening()
+    // The tier's epoch before Redis is asked: an invalidation meanwhile keeps this answer out of it.
+    const epoch = tier?.epoch ?? 0
     const result = await reads.read(entries.location(id, name))
     // Only what Redis answered: a miss was read from MySQL, and may be refused its fill.
     if (tier !== undefined && result.outcome === 'hit') tier.set(name, result.value, epoch)
@@ -47,6 +55,7 @@ export function createLocationReads (
   }
 
   return {
+    readKept,
     read,
 
     async readCountry (country) {

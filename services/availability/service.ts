@@ -1,6 +1,7 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
 import type { AvailabilityAnswer, CacheOutcomeName, LocationData } from '../../schemas/location.ts'
+import type { CacheRead } from '../cache/entry.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
@@ -20,8 +21,11 @@ export interface TaggedAnswer<T> {
 }
 
 export interface AvailabilityService {
-  /** The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing). */
-  lookup (country: string, city: string): Promise<TaggedAnswer<string>>
+  /**
+   * The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing).
+   * At once, without a promise, when the local tier holds it; throws (or rejects) 404 for a location that does not exist.
+   */
+  lookup (country: string, city: string): TaggedAnswer<string> | Promise<TaggedAnswer<string>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
   listCities (country: string, query: CityPageQuery): Promise<TaggedAnswer<Buffer>>
   history (country: string, city: string, limit: number): Promise<HistoryAnswer>
@@ -58,6 +62,10 @@ const shown = ({ country, city, active }: StoredLocation): LocationData => ({ co
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
   const answerOf = createEncodedAnswers()
+  const answerTo = ({ value: location, outcome }: CacheRead<StoredLocation>): TaggedAnswer<string> => {
+    if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
+    return answerOf(location, outcome)
+  }
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
@@ -72,10 +80,10 @@ export function createAvailabilityService (store: AvailabilityStore, cache: Avai
   }
 
   return {
-    async lookup (country, city) {
-      const { value: location, outcome } = await cache.read(locationId(country, city))
-      if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return answerOf(location, outcome)
+    lookup (country, city) {
+      const id = locationId(country, city)
+      const kept = cache.readKept(id)
+      return kept === undefined ? cache.read(id).then(answerTo) : answerTo(kept)
     },
 
     async listCities (country, query) {
