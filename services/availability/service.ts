@@ -43,13 +43,14 @@ function encodedAnswer ({ active, country, city }: StoredLocation, outcome: Cach
 }
 
 /**
- * A location's encoded answers, by outcome, kept with the decoded value itself: the local tier keeps one
- * object per location, and the cache decodes a value it has decoded before to the same object
- * (location-entries.ts), so a hit reuses its encoded answer.
+ * A read's encoded answer (404 for a location that does not exist), by outcome, kept with the decoded
+ * value itself: the local tier keeps one object per location, and the cache decodes a value it has
+ * decoded before to the same object (location-entries.ts), so a hit reuses its encoded answer.
  */
-function createEncodedAnswers (): (location: StoredLocation, outcome: CacheOutcomeName) => TaggedAnswer<string> {
+function createEncodedAnswers (): (read: CacheRead<StoredLocation>) => TaggedAnswer<string> {
   const encoded = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
-  return (location, outcome) => {
+  return ({ value: location, outcome }) => {
+    if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     let answers = encoded.get(location)
     if (answers === undefined) encoded.set(location, answers = {})
     return (answers[outcome] ??= encodedAnswer(location, outcome))
@@ -61,11 +62,7 @@ const shown = ({ country, city, active }: StoredLocation): LocationData => ({ co
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore): AvailabilityService {
-  const answerOf = createEncodedAnswers()
-  const answerTo = ({ value: location, outcome }: CacheRead<StoredLocation>): TaggedAnswer<string> => {
-    if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-    return answerOf(location, outcome)
-  }
+  const answerTo = createEncodedAnswers()
   /**
    * Runs a write, then invalidates its location before the answer goes out,
    * whatever the outcome: a write that failed for want of MySQL may still
