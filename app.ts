@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -32,6 +31,7 @@ import { validationError } from './schemas/validation-error.ts'
 import { loggerOptions } from './logging/logger-options.ts'
 import { RequestLogController } from './logging/request-log-controller.ts'
 import { requestLoggerFactory } from './logging/request-logger.ts'
+import { createRequestIds } from './logging/request-ids.ts'
 
 export interface AppOptions extends AvailabilityPluginOptions {
   config: Config
@@ -58,7 +58,6 @@ export const HTTP_TIMEOUTS = {
   // How often Node looks for connections past those limits.
   connectionsCheckingInterval: 1_000
 } as const
-const REQUEST_ID = /^[\w.:-]{1,64}$/
 
 /** The proxies nearest us are trusted to say who they heard from (X-Forwarded-For); none when 0. */
 function trustedHops (hops: number): false | ((address: string, hop: number) => boolean) {
@@ -75,6 +74,7 @@ export function shutdownGraceMs (config: Config): number {
 
 /** The HTTP server's options: the logger, limits and timeouts, request ids, and how inputs are validated. */
 function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
+  const requestId = createRequestIds()
   return {
     logger: options.logStream === undefined
       ? loggerOptions(options.config, process.stdout.isTTY)
@@ -93,10 +93,7 @@ function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
     trustProxy: trustedHops(options.config.TRUST_PROXY_HOPS),
     // A proxy's id ties our log lines to its own; one that could forge or flood a log line is replaced.
     requestIdHeader: false,
-    genReqId: request => {
-      const id = request.headers['x-request-id']
-      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
-    },
+    genReqId: request => requestId(request.headers['x-request-id']),
     ajv: {
       customOptions: {
         // Query values are strings already and bodies are JSON: nothing to coerce, and nothing silently dropped.

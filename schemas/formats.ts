@@ -9,6 +9,9 @@ export const CITY_NAME_FORMAT = 'city-name'
 // UI checks patterns without the "u" flag, where \p{L} matches nothing and "Try it out" would
 // refuse every city; it leaves unknown formats to the server.
 const CITY_NAME = /^ *[\p{L}\p{N}][\p{L}\p{M}\p{N} .,'’()-]*$/u
+// The same rule for a name of printable ASCII alone, most names asked for: such a name is its own NFKC
+// form and has no look-alikes, so this answers for it without the Unicode checks.
+const ASCII_CITY_NAME = /^ *[A-Za-z0-9][A-Za-z0-9 .,'()-]*$/
 // city and city_key are VARCHAR(100), and folding may lengthen a name ("ﬃ" is "ffi").
 const MAX_CITY_CHARACTERS = 100
 
@@ -28,6 +31,7 @@ export function cityNameProblem (value: string): string | undefined {
 
 // A name is checked as it is folded and stored (domain/location.ts): fullwidth and mathematical letters as plain ones.
 export function isCityName (value: string): boolean {
+  if (value.length <= MAX_CITY_CHARACTERS && ASCII_CITY_NAME.test(value)) return true
   const name = value.normalize('NFKC')
   return CITY_NAME.test(name) && foldedCityProblem(name) === undefined
 }

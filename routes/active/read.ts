@@ -1,10 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Cities, CITIES_PAGE_DEFAULT, CitiesQuery, type CitiesAnswer } from '../../schemas/cities.ts'
 import { NotModified, readErrors, TaggedHeaders } from '../../schemas/errors.ts'
 import { Availability, LocationQuery, type AvailabilityAnswer } from '../../schemas/location.ts'
+import type { TaggedAnswer } from '../../services/availability/service.ts'
 import { sendTagged } from './conditional.ts'
 
 const JSON_UTF8 = 'application/json; charset=utf-8'
+
+/** GET /active's answer, or 304: encoded by the service once per cached value (services/availability/service.ts), sent as it is, without the schema's serializer. */
+function sendAnswer (request: FastifyRequest, reply: FastifyReply, answer: TaggedAnswer<string>): void {
+  const body = sendTagged(request, reply, answer)
+  if (typeof body === 'string') reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)
+}
 
 const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active', {
@@ -17,11 +25,11 @@ const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: LocationQuery,
       response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
     }
-  }, async (request, reply) => {
-    const body = sendTagged(request, reply, await fastify.availability.lookup(request.query.country, request.query.city))
-    if (typeof body !== 'string') return body
-    // Encoded by the service once per cached value (services/availability/service.ts): sent as it is, without the schema's serializer.
-    return reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)
+  }, (request, reply) => {
+    // Not an async handler: when the local tier answers at once, the answer goes out without a promise.
+    const answer = fastify.availability.lookup(request.query.country, request.query.city)
+    if (answer instanceof Promise) return answer.then(found => { sendAnswer(request, reply, found) })
+    sendAnswer(request, reply, answer)
   })
 
   fastify.get('/active/cities', {

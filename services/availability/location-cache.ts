@@ -37,6 +37,8 @@ export interface CacheOptions {
 }
 
 export interface AvailabilityCache {
+  /** The location from the local tier (CACHE_LOCAL_TTL_MS), at once, or undefined: then read() it. */
+  readKept (id: LocationId): CacheRead<StoredLocation> | undefined
   /** Cache-aside read of one location: Redis first, MySQL on a miss, then fill. */
   read (id: LocationId): Promise<CacheRead<StoredLocation>>
   /** The same for a country's list of cities. */
@@ -113,7 +115,7 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
   const writes = createReplicatedWrites(options.replication)
   const invalidations = createLocationInvalidations(redis, writes, health, namespace, localTier)
   const entries = createLocationEntries(namespace, store, invalidations, createCountryListsKept())
-  const { read, readCountry } = createLocationReads(reads, entries, invalidations, localTier, stats)
+  const { readKept, read, readCountry } = createLocationReads(reads, entries, invalidations, localTier, stats)
   const applyRecords = createRecordApply({
     namespace,
     leaseMs: options.leaseMs,
@@ -127,6 +129,7 @@ export function createAvailabilityCache (redis: RedisClient, store: Availability
   })
 
   return {
+    readKept,
     read,
     readCountry,
 

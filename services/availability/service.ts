@@ -1,6 +1,7 @@
 import { httpErrors } from '@fastify/sensible'
 import type { HistoryAnswer } from '../../schemas/history.ts'
 import type { AvailabilityAnswer, CacheOutcomeName, LocationData } from '../../schemas/location.ts'
+import type { CacheRead } from '../cache/entry.ts'
 import type { AvailabilityCache } from './location-cache.ts'
 import type { AvailabilityStore, CountryCities, StoredLocation, Writer } from './location-store.ts'
 import { cityPage, type CityPageQuery } from './city-pages.ts'
@@ -21,8 +22,11 @@ export interface TaggedAnswer<T> {
 }
 
 export interface AvailabilityService {
-  /** The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing). */
-  lookup (country: string, city: string): Promise<TaggedAnswer<string>>
+  /**
+   * The answer as JSON, encoded once per decoded value and outcome (a hit from a value decoded before encodes and hashes nothing).
+   * At once, without a promise, when the local tier holds it; throws (or rejects) 404 for a location that does not exist.
+   */
+  lookup (country: string, city: string): TaggedAnswer<string> | Promise<TaggedAnswer<string>>
   /** The same read as lookup, but a location not registered is an answer (undefined), not a 404: OFREP evaluates it. */
   find (country: string, city: string): Promise<TaggedAnswer<FoundLocation>>
   /** A page of a country's cities, sorted by city key, as JSON encoded once per cached list (services/availability/city-pages.ts). */
@@ -47,13 +51,14 @@ function encodedAnswer ({ active, country, city }: StoredLocation, outcome: Cach
 }
 
 /**
- * A location's encoded answers, by outcome, kept with the decoded value itself: the local tier keeps one
- * object per location, and the cache decodes a value it has decoded before to the same object
- * (location-entries.ts), so a hit reuses its encoded answer.
+ * A read's encoded answer (404 for a location that does not exist), by outcome, kept with the decoded
+ * value itself: the local tier keeps one object per location, and the cache decodes a value it has
+ * decoded before to the same object (location-entries.ts), so a hit reuses its encoded answer.
  */
-function createEncodedAnswers (): (location: StoredLocation, outcome: CacheOutcomeName) => TaggedAnswer<string> {
+function createEncodedAnswers (): (read: CacheRead<StoredLocation>) => TaggedAnswer<string> {
   const encoded = new WeakMap<StoredLocation, Partial<Record<CacheOutcomeName, TaggedAnswer<string>>>>()
-  return (location, outcome) => {
+  return ({ value: location, outcome }) => {
+    if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
     let answers = encoded.get(location)
     if (answers === undefined) encoded.set(location, answers = {})
     return (answers[outcome] ??= encodedAnswer(location, outcome))
@@ -86,21 +91,22 @@ function createWriting (cache: AvailabilityCache, notices: ChangeNotices) {
 
 /** What the routes call: MySQL through the cache for reads, MySQL then invalidation for writes. */
 export function createAvailabilityService (store: AvailabilityStore, cache: AvailabilityCache, history: HistoryStore, notices: ChangeNotices): AvailabilityService {
-  const answerOf = createEncodedAnswers()
+  const answerTo = createEncodedAnswers()
   const writing = createWriting(cache, notices)
 
   return {
-    async lookup (country, city) {
-      const { value: location, outcome } = await cache.read(locationId(country, city))
-      if (location === undefined) throw httpErrors.notFound(NOT_FOUND_MESSAGE)
-      return answerOf(location, outcome)
+    lookup (country, city) {
+      const id = locationId(country, city)
+      const kept = cache.readKept(id)
+      return kept === undefined ? cache.read(id).then(answerTo) : answerTo(kept)
     },
 
     async find (country, city) {
       const id = locationId(country, city)
-      const { value: location, outcome } = await cache.read(id)
+      const read = cache.readKept(id) ?? await cache.read(id)
+      const { value: location, outcome } = read
       if (location === undefined) return { body: { location: undefined, outcome }, etag: weakEtag(`${id.country}\n${id.cityKey}\nunregistered`) }
-      return { body: { location: shown(location), outcome }, etag: answerOf(location, outcome).etag }
+      return { body: { location: shown(location), outcome }, etag: answerTo(read).etag }
     },
 
     async listCities (country, query) {
