@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import { AUTH, build } from './helper.ts'
 import { openSse } from './support/sse-client.ts'
+import { appMetricSample as metric } from './support/metrics-sample.ts'
+import { until } from './support/until.ts'
+import { locationKeys } from '../services/availability/location-keys.ts'
+import { locationId } from '../domain/location.ts'
 
 // OFREP's evaluation endpoints for `sales-active`, in the protocol's shapes (open-feature/protocol, service/openapi.yaml).
 
@@ -118,4 +123,18 @@ t.test('the event stream sends refetchEvaluation for its location\'s changes onl
   t.same(JSON.parse((await old.waitFor('message'))[0]!.data), { type: 'refetchEvaluation' }, 'an unknown position: refetch')
   const cityAlone = await app.inject({ url: '/ofrep/v1/events?city=Masaya' })
   t.same(cityAlone.json(), { statusCode: 400, error: 'Bad Request', message: 'querystring/city needs querystring/country' })
+})
+
+t.test('with the local tier on, an evaluation is answered from memory like GET /active', async t => {
+  const app = await build(t, { CACHE_LOCAL_TTL_MS: '60000' })
+  await until(async () => await metric(app, 'nicaventas_cache_local_subscribed') === 1, 'the tier is subscribed')
+  t.equal((await evaluate(app, { targetingKey: 'NI/Managua' })).json().metadata.redis_cache, 'miss')
+  t.equal((await evaluate(app, { targetingKey: 'NI/Managua' })).json().metadata.redis_cache, 'hit', 'from Redis, and now kept in memory')
+  // Only memory can answer now: the value is gone from Redis behind the service's back.
+  const redis = new Redis({ host: app.config.REDIS_LOCATION, port: app.config.REDIS_PORT })
+  t.teardown(() => redis.quit())
+  await redis.del(locationKeys(app.config.CACHE_NAMESPACE, locationId('NI', 'Managua')).value)
+  const kept = await evaluate(app, { country: 'NI', city: 'Managua' })
+  t.same([kept.json().value, kept.json().metadata.redis_cache], [true, 'hit'])
+  t.equal(await metric(app, 'nicaventas_cache_local_hits_total'), 1, 'the local tier answered it')
 })
