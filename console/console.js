@@ -177,16 +177,18 @@ function scopeNote (country) {
     : 'Tu token es de solo lectura: puedes consultar ciudades e historial, no cambiarlos.'
 }
 
-async function showCountry (country) {
+/** Opens the country's live updates; its list is read once the change stream has said hello (or once the page polls). */
+function showCountry (country) {
   stopLive()
   state.country = country
   state.cities = new Map()
-  try {
-    applyPages(await fetchAllPages(country))
-  } catch (error) {
-    handle(error, `No se pudieron leer las ciudades de ${countryLabel(country)}`)
-    return
-  }
+  state.pageTags = []
+  say(`Leyendo las ciudades de ${countryLabel(country)}…`)
+  startLive(country)
+}
+
+/** The country's list on screen for the first time, with what this token may do there. */
+function showList (country) {
   $('country').value = countryLabel(country)
   $('cities-title').textContent = `Ciudades de ${countryLabel(country)}`
   $('cities-section').hidden = false
@@ -197,7 +199,34 @@ async function showCountry (country) {
   for (const element of document.querySelectorAll('.write')) element.disabled = !writable
   render()
   say(`${state.cities.size} ciudades en ${countryLabel(country)}.`)
-  startLive(country)
+}
+
+/**
+ * Reads the whole list again; the changes the stream sends meanwhile are held, then applied on
+ * top of it in order (one the list already has changes nothing). A later read supersedes this one.
+ * Resolves false when the first read failed: the page then has no list to keep live.
+ */
+async function readList (live, country) {
+  const read = ++live.reads
+  live.held ??= []
+  let pages
+  try {
+    pages = await fetchAllPages(country)
+  } catch (error) {
+    if (live.stopped || read !== live.reads) return true
+    live.held = null
+    handle(error, `No se pudieron leer las ciudades de ${countryLabel(country)}`)
+    if (!live.shown) stopLive()
+    return live.shown
+  }
+  if (live.stopped || read !== live.reads) return true
+  applyPages(pages)
+  for (const change of live.held) applyChange(change)
+  live.held = null
+  if (live.shown) render()
+  else showList(country)
+  live.shown = true
+  return true
 }
 
 function visibleCities () {
@@ -379,13 +408,13 @@ async function showHistory (city) {
 
 // ---- Live updates: the change stream if the service has it, otherwise conditional GETs ----
 
+/** A change event on the list in memory; the caller draws it. */
 function applyChange (change) {
   if (change.country !== state.country) return
   const entry = state.cities.get(change.city)
   if (change.action === 'delete') state.cities.delete(change.city)
   else if (entry === undefined) state.cities.set(change.city, { city: change.city, active: change.active, pending: false })
   else entry.active = change.active
-  render()
 }
 
 function stopLive () {
@@ -396,10 +425,21 @@ function stopLive () {
   state.live = null
 }
 
+/** Polls from now on, after reading the list if the stream never let the page read it. */
+async function pollInstead (live, country) {
+  if ((live.shown || await readList(live, country)) && !live.stopped) poll(live, country)
+}
+
+/**
+ * Subscribes first, then reads the list at each `hello` (the first, and every one after a
+ * reconnect) and at each `reset`: a change made while the list is read comes on the stream, so
+ * none falls between the two. Without the stream (no EventSource, no hello in time, a stream
+ * closed for good) the page polls.
+ */
 function startLive (country) {
-  const live = { stream: null, timer: null, stopped: false }
+  const live = { stream: null, timer: null, stopped: false, reads: 0, held: null, shown: false }
   state.live = live
-  if (typeof EventSource !== 'function') return poll(live, country)
+  if (typeof EventSource !== 'function') return pollInstead(live, country)
   const stream = new EventSource(`/active/events?country=${country}`)
   live.stream = stream
   let greeted = false
@@ -407,18 +447,32 @@ function startLive (country) {
     if (live.stopped || greeted) return
     stream.close()
     live.stream = null
-    poll(live, country)
+    pollInstead(live, country)
   }
   live.timer = setTimeout(fallBack, STREAM_HELLO_MS)
   stream.addEventListener('hello', () => {
     greeted = true
     clearTimeout(live.timer)
     $('live').textContent = 'En vivo: los cambios llegan por el flujo de cambios del servicio.'
+    readList(live, country)
   })
-  stream.addEventListener('change', event => { applyChange(JSON.parse(event.data)) })
+  // The service could not replay what this page missed: only a fresh read is right.
+  stream.addEventListener('reset', () => { readList(live, country) })
+  stream.addEventListener('change', event => {
+    const change = JSON.parse(event.data)
+    if (live.held !== null) live.held.push(change)
+    else {
+      applyChange(change)
+      render()
+    }
+  })
   stream.addEventListener('error', () => {
-    // Closed for good (404, not an event stream, an error status): poll. A dropped stream reconnects by itself.
-    if (stream.readyState !== EventSource.CLOSED) return
+    if (stream.readyState !== EventSource.CLOSED) {
+      // A dropped stream reconnects by itself (with Last-Event-ID); its hello reads the list again.
+      if (greeted) $('live').textContent = 'Reconectando con el flujo de cambios…'
+      return
+    }
+    // Closed for good (404, not an event stream, an error status): poll.
     greeted = false
     clearTimeout(live.timer)
     fallBack()

@@ -261,18 +261,31 @@ t.test('at 360 px wide, everything fits without scrolling sideways', async t => 
   t.same(session.problems, [])
 })
 
-t.test('the console applies each kind of change event to the country on screen, and ignores other countries\' events', async t => {
+t.test('the console subscribes first, reads the list at each hello and reset, applies each kind of change event to the country on screen, and ignores other countries\' events', async t => {
   const session = await start(t)
-  const front = await eventStreamFront(t, session.address)
+  const { app } = session
+  // The hello comes late, and the list's answer waits: what the page does in between is in the front's log.
+  const front = await eventStreamFront(t, session.address, { helloDelayMs: 500 })
   const page = await openConsole({ ...session, address: front.address })
   await signIn(page, TOKEN)
-  await chooseCountry(page, 'NI', 'NI')
+  await page.getByText('Conectado como admin').waitFor()
+  front.holdLists()
+  await page.fill('#country', 'NI')
+  await page.click('#country-form button[type="submit"]')
   t.equal(await front.opened, 'NI', 'the page opened the stream of its country')
-  await page.getByText('En vivo: los cambios llegan por el flujo de cambios del servicio.').waitFor()
-  // Events only, MySQL untouched: what the page shows next came from the stream, not from a poll.
+  await front.waitFor(/^list NI$/)
+  t.same(front.log, ['stream NI', 'hello', 'list NI'], 'the stream first, the list only once the stream said hello')
+  t.equal(await page.locator('#live').textContent(), 'En vivo: los cambios llegan por el flujo de cambios del servicio.', 'the page says it is live (shown with the list)')
+  // A change while the list is being read: the list (from MySQL, untouched) cannot have it; the page must.
   const changedAt = new Date().toISOString()
   front.send({ country: 'NI', city: 'Managua', active: false, action: 'update', version: 7, changed_at: changedAt })
+  await new Promise(resolve => setTimeout(resolve, 200))
+  front.releaseLists()
+  await page.locator('#cities-title', { hasText: '(NI)' }).waitFor()
   await page.locator('#cities li[data-city="Managua"] button[role="switch"][aria-checked="false"]').waitFor({ timeout: 1000 })
+  t.same(await page.locator('#cities li .city-name').allInnerTexts(), ['Granada', 'León', 'Managua', 'Masaya', 'Rivas'], 'the list as read')
+
+  // Events only, MySQL untouched: what the page shows next came from the stream, not from a poll.
   front.send({ country: 'NI', city: 'Tipitapa', active: true, action: 'create', version: 1, changed_at: changedAt })
   await page.locator('#cities li[data-city="Tipitapa"] button[role="switch"][aria-checked="true"]').waitFor({ timeout: 1000 })
   front.send({ country: 'NI', city: 'Rivas', active: null, action: 'delete', version: 2, changed_at: changedAt })
@@ -280,7 +293,27 @@ t.test('the console applies each kind of change event to the country on screen, 
   front.send({ country: 'HN', city: 'Granada', active: true, action: 'update', version: 9, changed_at: changedAt })
   await new Promise(resolve => setTimeout(resolve, 300))
   t.equal(await switchOf(page, 'Granada').getAttribute('aria-checked'), 'false', 'another country\'s event changes nothing here')
-  t.equal(await publicFlag(session.app, 'Managua'), true, 'the service itself was not changed')
+  t.equal(await publicFlag(app, 'Managua'), true, 'the service itself was not changed')
+  t.equal(front.log.filter(entry => entry.startsWith('list')).length, 1, 'and the page did not read the list again meanwhile')
+
+  // A reset: the service could not replay what the page missed. The page reads the list again: MySQL's truth,
+  // a change that came on no event (Granada), and none of the stand-in's events (Managua is on, Rivas is back).
+  t.equal((await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `Bearer ${TOKEN}` }, payload: { country: 'NI', city: 'Granada', active: true } })).statusCode, 200)
+  front.reset()
+  await front.waitFor(/^list NI$/, 2)
+  await page.locator('#cities li[data-city="Granada"] button[role="switch"][aria-checked="true"]').waitFor({ timeout: LIVE_MS })
+  t.same(await page.locator('#cities li .city-name').allInnerTexts(), ['Granada', 'León', 'Managua', 'Masaya', 'Rivas'], 'the list as read again')
+  t.equal(await switchOf(page, 'Managua').getAttribute('aria-checked'), 'true')
+
+  // A dropped stream: the browser reconnects from the last id it saw, and the page reads the list at the new hello.
+  t.equal((await app.inject({ method: 'PUT', url: '/active', headers: { authorization: `Bearer ${TOKEN}` }, payload: { country: 'NI', city: 'Masaya', active: true } })).statusCode, 200)
+  front.drop()
+  await front.waitFor(/^hello$/, 2)
+  t.match(front.log.at(-2), /^stream NI after \d+$/, 'resumed with Last-Event-ID')
+  await front.waitFor(/^list NI$/, 3)
+  await page.locator('#cities li[data-city="Masaya"] button[role="switch"][aria-checked="true"]').waitFor({ timeout: LIVE_MS })
+  await page.getByText('En vivo: los cambios llegan por el flujo de cambios del servicio.').waitFor()
+  t.same(front.log, ['stream NI', 'hello', 'list NI', 'reset', 'list NI', front.log[5], 'hello', 'list NI'], 'subscribed, read; reset, read; resumed, read')
   t.same(session.problems, [])
 })
 
