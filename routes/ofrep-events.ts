@@ -13,6 +13,8 @@ const ofrep = { tags: ['ofrep'], security: [] }
  */
 const ofrepEventsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/ofrep/v1/events', {
+    // A HEAD would take a subscriber's place and never be answered (the stream never ends): 405, like any method not served.
+    exposeHeadRoute: false,
     schema: {
       ...ofrep,
       operationId: 'streamRefetchEvaluation',

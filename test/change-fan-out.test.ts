@@ -14,6 +14,7 @@ function collector (): StreamOutput & { text: string } {
   return {
     text: '',
     writableLength: 0,
+    destroyed: false,
     write (chunk) { this.text += String(chunk); return true },
     end () {},
     destroy () {},

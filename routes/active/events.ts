@@ -6,6 +6,8 @@ import { filterOf, lastEventIdOf, sendStream } from './stream-response.ts'
 
 const eventsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/active/events', {
+    // A HEAD would take a subscriber's place and never be answered (the stream never ends): 405, like any method not served.
+    exposeHeadRoute: false,
     schema: {
       tags: ['availability'],
       operationId: 'streamChanges',

@@ -13,7 +13,8 @@ export function filterOf ({ country, city }: { country?: string, city?: string }
   return city === undefined ? { country: country.toUpperCase() } : locationId(country, city)
 }
 
-const LAST_EVENT_ID = /^(0|[1-9][0-9]{0,15})$/
+// At most 15 digits: every such id is exact as a JavaScript number.
+const LAST_EVENT_ID = /^(0|[1-9][0-9]{0,14})$/
 
 /** Last-Event-ID as the fan-out takes it: undefined when absent, null when it is not one of our ids. */
 export function lastEventIdOf (header: string | undefined): number | null | undefined {

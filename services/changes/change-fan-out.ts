@@ -7,6 +7,8 @@ export interface StreamOutput {
   write (chunk: string | Buffer): boolean
   /** Bytes written but not yet handed to the kernel. */
   readonly writableLength: number
+  /** The other side is gone: a stream opened on it would never be closed. */
+  readonly destroyed: boolean
   end (): void
   destroy (): void
   once (event: 'close', listener: () => void): unknown
@@ -30,6 +32,7 @@ export interface StreamRequest {
 
 /** A subscription whose resume has been read from MySQL: opening it writes and goes live, in one step. */
 export interface PreparedStream {
+  /** Starts the stream; an output already destroyed, or an instance closing meanwhile, frees the place and ends it. */
   open (out: StreamOutput): void
 }
 
@@ -162,12 +165,28 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
         resume = request.format.replay(await changes.between(lastEventId, latest, request.filter, options.replayMax), latest)
         subscriber.sentUpTo = latest
       }
+      if (typeof lastEventId === 'number' && lastEventId > latest && lastEventId > await changes.latestId()) {
+        // Not an id any instance has streamed (another one may be ahead of this one): it would silence the stream.
+        resume = request.format.reset(latest)
+        subscriber.sentUpTo = latest
+      }
     } catch (error) {
       remove(subscriber)
       throw error
     }
+    // endAll() ran while the resume was read: this stream would keep the closing process waiting.
+    if (closing) {
+      remove(subscriber)
+      throw new StreamRefusedError('This instance is closing; reconnect in a moment')
+    }
     return {
       open (out) {
+        // The client left while its resume was read: its 'close' has fired already, and would never free the place.
+        if (out.destroyed || subscriber.gone) {
+          remove(subscriber)
+          out.end()
+          return
+        }
         subscriber.out = out
         out.once('close', () => remove(subscriber))
         write(subscriber, out, retryHint(options.retryMs) + request.format.opening(latest, lastEventId !== undefined) + resume)
