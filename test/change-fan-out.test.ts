@@ -2,8 +2,9 @@ import t from 'tap'
 import { build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { createChangeFanOut, type StreamOutput } from '../services/changes/change-fan-out.ts'
-import { createChangeLog, type ChangeLog } from '../services/changes/change-log.ts'
+import { createChangeLog, type ChangeFilter, type ChangeLog, type StoredChange } from '../services/changes/change-log.ts'
 import { changeFormat, refetchFormat } from '../services/changes/stream-formats.ts'
+import { until } from './support/until.ts'
 
 // The fan-out on its own, over the real change history: what a subscriber is sent around its resume.
 
@@ -16,6 +17,28 @@ function collector (): StreamOutput & { text: string } {
     writableLength: 0,
     destroyed: false,
     write (chunk) { this.text += String(chunk); return true },
+    end () {},
+    destroy () {},
+    once () {}
+  }
+}
+
+/** A stream output that counts what is written to it after its opening. */
+function counter (): StreamOutput & { writes: number, bytes: number } {
+  let opened = false
+  return {
+    writes: 0,
+    bytes: 0,
+    writableLength: 0,
+    destroyed: false,
+    write (chunk) {
+      if (opened) {
+        this.writes++
+        this.bytes += chunk.length
+      }
+      opened = true
+      return true
+    },
     end () {},
     destroy () {},
     once () {}
@@ -91,4 +114,28 @@ t.test('a change for thousands of subscribers is written a slice per turn of the
   t.ok(between > 250 && between < 5000, `other work ran between slices (${between} written by then)`)
   const ids = (out: { text: string }) => [...out.text.matchAll(/^id: (\d+)$/gm)].map(match => Number(match[1])).slice(1)
   t.ok(outputs.every(out => ids(out).join() === `${first!.id},${second!.id}`), 'every subscriber had both changes, in order')
+})
+
+t.test('a bulk change of thousands of cities reaches each subscriber in one write, and not the subscribers of other cities', async t => {
+  const app = await build(t)
+  const log = createChangeLog(app.database)
+  const latest = await log.latestId()
+  await (await directSql(t, app)).query(`INSERT INTO locations (country, city, city_key, active)
+    SELECT 'NI', CONCAT('bulk', seq), CONCAT('bulk', seq), 1 FROM seq_1_to_3000`)
+  const bulk: StoredChange[] = []
+  while (bulk.length < 3000) bulk.push(...await log.after(bulk.at(-1)?.id ?? latest, 1000))
+  const fanOut = createChangeFanOut(log, () => latest, { ...OPTIONS, maxSubscribers: 1000, maxUnsentBytes: 1 << 30 })
+  t.teardown(() => fanOut.endAll())
+  const open = async (filter: ChangeFilter) => {
+    const out = counter()
+    ;(await fanOut.prepare({ filter, format: changeFormat, lastEventId: undefined })).open(out)
+    return out
+  }
+  const country = await Promise.all(Array.from({ length: 500 }, () => open({ country: 'NI' })))
+  const elsewhere = await Promise.all(Array.from({ length: 500 }, () => open({ country: 'NI', cityKey: 'ocotal' })))
+  const expected = bulk.reduce((sum, change) => sum + changeFormat.live(change).length, 0)
+  fanOut.deliver(bulk)
+  await until(async () => country.every(out => out.bytes === expected), 'every country subscriber has the bulk', 60_000)
+  t.ok(country.every(out => out.writes === 1), `one write each (${country[0]!.writes})`)
+  t.ok(elsewhere.every(out => out.writes === 0), 'none to the subscribers of a city the bulk did not change')
 })
