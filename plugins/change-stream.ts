@@ -39,7 +39,8 @@ export default fp(async function changeStream (fastify) {
     replayMax: config.CHANGE_STREAM_REPLAY_MAX,
     maxUnsentBytes: config.CHANGE_STREAM_MAX_UNSENT_BYTES,
     keepAliveMs: config.CHANGE_STREAM_KEEPALIVE_MS,
-    retryMs: config.CHANGE_STREAM_RETRY_MS
+    retryMs: config.CHANGE_STREAM_RETRY_MS,
+    writeSlice: config.CHANGE_STREAM_WRITE_SLICE
   })
   // With MySQL unreachable the instance starts anyway: streams are refused (503) until a pass succeeds.
   await feed.pollNow().catch(() => {})

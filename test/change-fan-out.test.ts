@@ -8,7 +8,7 @@ import { until } from './support/until.ts'
 
 // The fan-out on its own, over the real change history: what a subscriber is sent around its resume.
 
-const OPTIONS = { maxSubscribers: 10, replayMax: 100, maxUnsentBytes: 1 << 20, keepAliveMs: 15_000, retryMs: 2000 }
+const OPTIONS = { maxSubscribers: 10, replayMax: 100, maxUnsentBytes: 1 << 20, keepAliveMs: 15_000, retryMs: 2000, writeSlice: 250 }
 
 /** A stream output that keeps what is written to it. */
 function collector (): StreamOutput & { text: string } {
