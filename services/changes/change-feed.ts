@@ -28,6 +28,8 @@ export interface ChangeFeed {
   readonly streamedUpTo: number
   /** Ids skipped by a later one and still waited for. */
   readonly awaited: number
+  /** Ids given up after the gap wait: rolled back, or committed too late to be streamed. */
+  readonly givenUp: number
   /** Stops the timer and waits for a pass under way. */
   close (): Promise<void>
 }
@@ -65,6 +67,7 @@ export function createChangeFeed (
   let queue: Promise<void> = Promise.resolve()
   let queued: Promise<void> | undefined
   let lastPassFailed = false
+  let givenUp = 0
 
   function hold (change: StoredChange, from: number, now: number): void {
     for (let id = from + 1; id < change.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
@@ -92,7 +95,9 @@ export function createChangeFeed (
     for (const [id, since] of gaps) {
       if (now - since < options.gapWaitMs) continue
       gaps.delete(id)
-      options.log.info({ change: id }, 'A change id was not committed within the gap wait (rolled back, or committed too late to be streamed); the changes after it are streamed')
+      givenUp++
+      // Warn: a rolled-back write looks the same, but a change committed later than this is never streamed.
+      options.log.warn({ change: id, gapWaitMs: options.gapWaitMs }, 'A change id was not committed within the gap wait (rolled back, or committed too late to be streamed); the changes after it are streamed')
     }
   }
 
@@ -155,6 +160,7 @@ export function createChangeFeed (
     get deliveredUpTo () { return deliveredUpTo },
     get streamedUpTo () { return deliveredUpTo ?? 0 },
     get awaited () { return gaps.size },
+    get givenUp () { return givenUp },
     async close () {
       closed = true
       clearTimeout(timer)
