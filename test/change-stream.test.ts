@@ -228,3 +228,18 @@ t.test('a bulk change is one event per city, announced at once like a single wri
   t.ok(events[2]!.at - started < 2000, `within ${Math.round(events[2]!.at - started)} ms`)
   t.same(changesIn(events).map(change => [change.city, change.active]).sort(), [['Granada', true], ['León', true], ['Masaya', true]])
 })
+
+t.test('a change whose transaction commits just after an instance started is streamed by it', async t => {
+  const first = await build(t)
+  const sql = await directSql(t, first)
+  await sql.beginTransaction()
+  // Takes an id before the instance starts, and commits after: below the newest id the instance starts from.
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  await put(first, 'NI', 'Granada', true)
+  const { url } = await listening(t, { DATABASE_NAME: first.config.DATABASE_NAME, CACHE_NAMESPACE: first.config.CACHE_NAMESPACE })
+  const stream = await subscribe(t, `${url}/active/events`)
+  await stream.waitFor('hello')
+  await sql.commit()
+  const changes = changesIn(await stream.waitFor('change', 2, 5000))
+  t.same(changes.map(change => change.city), ['Rivas', 'Granada'], 'the late change, then the one it held back, in id order')
+})

@@ -101,22 +101,35 @@ export function createChangeFeed (
     }
   }
 
-  /** Delivers, in id order, every held change below the first id still awaited. */
-  function release (upTo: number): void {
+  /** Delivers, in id order, every held change below the first id still awaited; on start, only drops them (no one subscribed before). */
+  function release (upTo: number, starting = false): void {
     const firstGap = gaps.size === 0 ? Infinity : Math.min(...gaps.keys())
     const ready = [...held.values()].filter(change => change.id < firstGap).sort((a, b) => a.id - b.id)
     for (const change of ready) held.delete(change.id)
     deliveredUpTo = firstGap === Infinity ? upTo : firstGap - 1
-    if (ready.length > 0) deliver(ready)
+    if (ready.length > 0 && !starting) deliver(ready)
+  }
+
+  /**
+   * On start, from the newest change: a stream carries what happens from now on, and resumes from
+   * MySQL. An id missing just below it may belong to a transaction still open: it is awaited like
+   * any gap, from when the change above it was made, so a hole older than the gap wait is not.
+   */
+  async function start (): Promise<void> {
+    const latest = await changes.latestId()
+    const now = Date.now()
+    let upTo = Math.max(0, latest - BATCH)
+    for (const change of await changes.after(upTo, BATCH)) {
+      const since = Date.parse(change.changedAt)
+      if (now - since < options.gapWaitMs) hold(change, upTo, since)
+      upTo = change.id
+    }
+    readUpTo = upTo
+    release(upTo, true)
   }
 
   async function pass (): Promise<void> {
-    if (readUpTo === undefined) {
-      // On start, from the newest change: a stream carries what happens from now on, and resumes from MySQL.
-      readUpTo = await changes.latestId()
-      deliveredUpTo = readUpTo
-      return
-    }
+    if (readUpTo === undefined) return start()
     const now = Date.now()
     await fillGaps(now)
     readUpTo = await readNew(readUpTo, now)
