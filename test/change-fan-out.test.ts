@@ -139,3 +139,34 @@ t.test('a bulk change of thousands of cities reaches each subscriber in one writ
   t.ok(country.every(out => out.writes === 1), `one write each (${country[0]!.writes})`)
   t.ok(elsewhere.every(out => out.writes === 0), 'none to the subscribers of a city the bulk did not change')
 })
+
+t.test('a long replay may take its reader longer than the slow-consumer grace; the bound applies again once it is read', async t => {
+  const app = await build(t)
+  const log = createChangeLog(app.database)
+  const before = await log.latestId()
+  const sql = await directSql(t, app)
+  await sql.query('UPDATE locations SET active = NOT active WHERE country = \'NI\'')
+  await sql.query('UPDATE locations SET active = NOT active WHERE country = \'NI\'')
+  const latest = await log.latestId()
+  const fanOut = createChangeFanOut(log, () => latest, { ...OPTIONS, maxUnsentBytes: 1024 })
+  t.teardown(() => fanOut.endAll())
+  // A reader that has not taken in what it was sent until the test says so.
+  const listeners = new Map<string, () => void>()
+  const out = {
+    ...counter(),
+    unread: 0,
+    get writableLength (): number { return this.unread },
+    write (chunk: string | Buffer) { this.unread += chunk.length; return false },
+    once (event: string, listener: () => void) { listeners.set(event, listener) }
+  }
+  ;(await fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: before })).open(out)
+  t.ok(out.unread > 1024, `the replay (${out.unread} bytes) is above the bound`)
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  t.equal(fanOut.dropped, 0, 'not dropped while it reads its replay')
+  out.unread = 0
+  listeners.get('drain')?.()
+  const [change] = await log.after(latest - 1, 1)
+  fanOut.deliver(Array.from({ length: 20 }, (_, i) => ({ ...change!, id: latest + 1 + i })))
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  t.equal(fanOut.dropped, 1, 'once the replay is read, a reader that falls behind is dropped')
+})

@@ -13,7 +13,7 @@ export interface StreamOutput {
   readonly destroyed: boolean
   end (): void
   destroy (): void
-  once (event: 'close', listener: () => void): unknown
+  once (event: 'close' | 'drain', listener: () => void): unknown
 }
 
 export interface FanOutOptions {
@@ -71,6 +71,8 @@ interface Subscriber {
   pending: StoredChange[]
   /** Removed: closed, dropped or ended; a write queued for it is skipped. */
   gone: boolean
+  /** The opening's bytes (a replay) not yet read: above the bound by design, not a sign of a slow reader. */
+  allowance: number
 }
 
 const RETRY_AFTER_SECONDS = 5
@@ -119,7 +121,7 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
 
   function write (subscriber: Subscriber, out: StreamOutput, chunk: string | Buffer): void {
     out.write(chunk)
-    if (out.writableLength <= options.maxUnsentBytes || behind.has(subscriber)) return
+    if (out.writableLength <= options.maxUnsentBytes + subscriber.allowance || behind.has(subscriber)) return
     behind.add(subscriber)
     slowCheck ??= setTimeout(dropThoseStillBehind, SLOW_CONSUMER_GRACE_MS).unref()
   }
@@ -129,7 +131,7 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     slowCheck = undefined
     for (const subscriber of behind) {
       const out = subscriber.out!
-      if (out.writableLength <= options.maxUnsentBytes || subscriber.gone) continue
+      if (out.writableLength <= options.maxUnsentBytes + subscriber.allowance || subscriber.gone) continue
       dropped++
       remove(subscriber)
       out.destroy()
@@ -149,7 +151,7 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     if (count >= options.maxSubscribers) throw new StreamRefusedError(`This instance streams to ${options.maxSubscribers} subscribers already; try again later`)
     if (latest === undefined) throw new DatabaseUnavailableError('The change history cannot be read yet; try again in a few seconds')
     const { lastEventId } = request
-    const subscriber: Subscriber = { filter: request.filter, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false }
+    const subscriber: Subscriber = { filter: request.filter, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false, allowance: 0 }
     setOf(request.filter).add(subscriber)
     count++
     let resume = ''
@@ -185,7 +187,10 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
         }
         subscriber.out = out
         out.once('close', () => remove(subscriber))
-        write(subscriber, out, retryHint(options.retryMs) + request.format.opening(latest, lastEventId !== undefined) + resume)
+        // A replay (up to CHANGE_STREAM_REPLAY_MAX changes) may be far above the bound: the reader gets until it has read it.
+        out.write(retryHint(options.retryMs) + request.format.opening(latest, lastEventId !== undefined) + resume)
+        subscriber.allowance = out.writableLength
+        out.once('drain', () => { subscriber.allowance = 0 })
         const { pending } = subscriber
         subscriber.pending = []
         for (const change of pending) send(subscriber, change, request.format.live(change))
