@@ -1,7 +1,9 @@
 import { request } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { AUTH, build } from './helper.ts'
+import { buildApp } from '../app.ts'
+import { readConfig } from '../config/read-config.ts'
+import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
 import { openSse, type SseStream } from './support/sse-client.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 import { until } from './support/until.ts'
@@ -88,4 +90,22 @@ t.test('a Last-Event-ID above every id of ours gets reset; one at most 15 digits
     const [reset] = await stream.waitFor('reset', 1, 3000)
     t.equal(reset!.id, String(app.changeFeed.deliveredUpTo), `${id}: reset to the newest id`)
   }
+})
+
+t.test('a stream, taken over from Fastify, still logs a line when it opens and one when it closes', async t => {
+  const env = isolatedEnv({ LOG_LEVEL: 'info' })
+  const written: string[] = []
+  const app = await buildApp({ config: readConfig(env), logStream: { write: line => { written.push(line) } } })
+  t.teardown(async () => {
+    await app.close()
+    await cleanUp(env)
+  })
+  const url = await listen(app)
+  const stream = await openSse(`${url}/active/events?country=NI`, { 'x-request-id': 'stream-1' })
+  await stream.waitFor('hello')
+  stream.close()
+  const lines = () => written.map(line => JSON.parse(line) as { reqId?: string, msg: string, durationMs?: number, filter?: unknown })
+    .filter(line => line.reqId === 'stream-1')
+  await until(async () => lines().some(line => line.msg === 'Change stream closed'), 'the closing line')
+  t.match(lines(), [{ msg: 'Change stream opened', filter: { country: 'NI' } }, { msg: 'Change stream closed', durationMs: Number }])
 })
