@@ -2,6 +2,7 @@ import type { ChangeFilter, ChangeLog, StoredChange } from './change-log.ts'
 import { KEEP_ALIVE, retryHint, type StreamFormat } from './stream-formats.ts'
 import { createBatchFrames, filterKey, keysOf, type BatchFrames } from './batch-frames.ts'
 import { createSlicedWrites } from './sliced-writes.ts'
+import { createSlowConsumers } from './slow-consumers.ts'
 import { DatabaseUnavailableError } from '../database/errors.ts'
 
 /** Where a stream's bytes go: an HTTP response (Node's ServerResponse fits). */
@@ -93,16 +94,12 @@ export class StreamRefusedError extends Error {
  * frames are one Buffer per format and filter, shared by the subscribers'
  * queues, so a bulk change costs references, not copies.
  */
-// Kept whole: the subscriber sets, the write queue, the slow-consumer check and the keep-alive timer are one state every step reads and updates.
+// Kept whole: the subscriber sets, the resume and the keep-alive are one state every step reads and updates (writes and slow readers have their own files).
 export function createChangeFanOut (changes: ChangeLog, position: () => number | undefined, options: FanOutOptions): ChangeFanOut {
   // filterKey() -> its subscribers.
   const sets = new Map<string, Set<Subscriber>>()
   let count = 0
-  let dropped = 0
   let closing = false
-  // Subscribers whose unsent output passed the bound, looked at again after the grace.
-  const behind = new Set<Subscriber>()
-  let slowCheck: NodeJS.Timeout | undefined
 
   const setOf = (filter: ChangeFilter): Set<Subscriber> => {
     const key = filterKey(filter)
@@ -119,24 +116,19 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     if (set.size === 0) sets.delete(filterKey(subscriber.filter))
   }
 
+  const slow = createSlowConsumers<Subscriber>({
+    excess: subscriber => subscriber.out!.writableLength - options.maxUnsentBytes - subscriber.allowance,
+    present: subscriber => !subscriber.gone,
+    drop (subscriber) {
+      remove(subscriber)
+      subscriber.out!.destroy()
+    },
+    graceMs: SLOW_CONSUMER_GRACE_MS
+  })
+
   function write (subscriber: Subscriber, out: StreamOutput, chunk: string | Buffer): void {
     out.write(chunk)
-    if (out.writableLength <= options.maxUnsentBytes + subscriber.allowance || behind.has(subscriber)) return
-    behind.add(subscriber)
-    slowCheck ??= setTimeout(dropThoseStillBehind, SLOW_CONSUMER_GRACE_MS).unref()
-  }
-
-  /** A burst (a bulk change) fills every subscriber's buffers at once: only those that have not read it a moment later are slow. */
-  function dropThoseStillBehind (): void {
-    slowCheck = undefined
-    for (const subscriber of behind) {
-      const out = subscriber.out!
-      if (out.writableLength <= options.maxUnsentBytes + subscriber.allowance || subscriber.gone) continue
-      dropped++
-      remove(subscriber)
-      out.destroy()
-    }
-    behind.clear()
+    slow.wrote(subscriber)
   }
 
   function send (subscriber: Subscriber, change: StoredChange, frame: Buffer): void {
@@ -229,11 +221,11 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
       writes.enqueue(subscribers, subscriber => deliverTo(subscriber, frames, lastId))
     },
     get size () { return count },
-    get dropped () { return dropped },
+    get dropped () { return slow.dropped },
     endAll () {
       closing = true
       clearInterval(keepAlive)
-      clearTimeout(slowCheck)
+      slow.stop()
       writes.clear()
       for (const subscriber of everyone()) {
         subscriber.gone = true
