@@ -9,7 +9,7 @@ export const filterKey = (filter: ChangeFilter): string =>
 export const keysOf = (change: StoredChange): string[] => ['', change.country, `${change.country}/${change.cityKey}`]
 
 export interface BatchFrames {
-  /** The changes of the batch a filter matches, in id order. */
+  /** The changes of the batch a filter matches, in id order: a filter that matches one at least. */
   matching (filter: ChangeFilter): StoredChange[]
   /**
    * What a subscriber is sent of the batch, as one Buffer: the frames of the changes it matches
@@ -32,13 +32,14 @@ export function createBatchFrames (batch: StoredChange[]): BatchFrames {
   const join = (format: StreamFormat, changes: StoredChange[]): Buffer | undefined =>
     changes.length === 0 ? undefined : Buffer.concat(changes.map(change => format.live(change)))
 
-  const matching = (filter: ChangeFilter): StoredChange[] => byKey.get(filterKey(filter)) ?? []
+  // Asked only for subscribers picked by the keys of the batch's changes (ChangeFanOut.deliver): never empty.
+  const matching = (filter: ChangeFilter): StoredChange[] => byKey.get(filterKey(filter))!
   return {
     matching,
     chunk (format, filter, after) {
       const changes = matching(filter)
       // A subscriber whose resume already covered part of the batch: its own chunk.
-      if (changes.length > 0 && after >= changes[0]!.id) return join(format, changes.filter(change => change.id > after))
+      if (after >= changes[0]!.id) return join(format, changes.filter(change => change.id > after))
       let byFilter = joined.get(format)
       if (byFilter === undefined) joined.set(format, byFilter = new Map())
       const key = filterKey(filter)
