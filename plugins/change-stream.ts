@@ -37,6 +37,7 @@ export default fp(async function changeStream (fastify) {
   })
   const fanOut = createChangeFanOut(changes, () => feed.deliveredUpTo, {
     maxSubscribers: config.CHANGE_STREAM_MAX_SUBSCRIBERS,
+    maxPerClient: config.CHANGE_STREAM_MAX_PER_CLIENT,
     replayMax: config.CHANGE_STREAM_REPLAY_MAX,
     maxUnsentBytes: config.CHANGE_STREAM_MAX_UNSENT_BYTES,
     keepAliveMs: config.CHANGE_STREAM_KEEPALIVE_MS,

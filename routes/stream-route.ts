@@ -6,6 +6,7 @@ import type { ChangeFanOut, StreamRequest } from '../services/changes/change-fan
 import type { ChangeFilter } from '../services/changes/change-log.ts'
 import type { StreamFormat } from '../services/changes/stream-formats.ts'
 import { locationId } from '../domain/location.ts'
+import { clientKeyOf } from '../services/auth/client-key.ts'
 import { StreamRefusedError } from '../services/changes/change-fan-out.ts'
 import { ChangeStreamHeaders, ChangeStreamQuery, EventStream } from '../schemas/change-stream.ts'
 import { BadRequest, InternalError, ServiceUnavailable } from '../schemas/errors.ts'
@@ -86,7 +87,7 @@ export function streamRoute ({ url, format, describe, streams }: StreamRoute): F
       }
     }, async (request, reply) => {
       const { country, city } = request.query as { country?: string, city?: string }
-      const stream = { filter: filterOf({ country, city }), format, lastEventId: lastEventIdOf(request.headers['last-event-id'] as string | undefined) }
+      const stream = { filter: filterOf({ country, city }), format, client: clientKeyOf(request.ip), lastEventId: lastEventIdOf(request.headers['last-event-id'] as string | undefined) }
       return sendStream(request, reply, fastify.changeStream, stream)
     })
   }

@@ -61,6 +61,7 @@ export const EnvironmentSchema = Type.Object({
 
   // The change stream, GET /active/events (services/availability/change-feed.ts, change-fan-out.ts).
   CHANGE_STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000, description: 'Streams one instance keeps open at most; beyond it 503 with Retry-After' }),
+  CHANGE_STREAM_MAX_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 32, description: 'Streams one client (an IPv4 address, an IPv6 /64) keeps open on one instance at most; beyond it 503 with Retry-After' }),
   CHANGE_STREAM_REPLAY_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'How many changes back a Last-Event-ID may resume from; older ones get `event: reset`' }),
   CHANGE_STREAM_MAX_UNSENT_BYTES: Type.Integer({ minimum: 1024, default: 262_144, description: 'A subscriber whose unsent output passes this is disconnected (it resumes with Last-Event-ID)' }),
   // Without it, twice DATABASE_WRITE_TIMEOUT_MS (plugins/change-stream.ts): a write that takes its whole budget is still streamed.

@@ -8,7 +8,7 @@ import { until } from './support/until.ts'
 
 // The fan-out on its own, over the real change history: what a subscriber is sent around its resume.
 
-const OPTIONS = { maxSubscribers: 10, replayMax: 100, maxUnsentBytes: 1 << 20, keepAliveMs: 15_000, retryMs: 2000, writeSlice: 250 }
+const OPTIONS = { maxSubscribers: 10, replayMax: 100, maxUnsentBytes: 1 << 20, keepAliveMs: 15_000, retryMs: 2000, writeSlice: 250, maxPerClient: 1_000_000 }
 
 /** A stream output that keeps what is written to it. */
 function collector (): StreamOutput & { text: string } {
@@ -59,7 +59,7 @@ t.test('a change delivered while a resume is being read is sent after the replay
   const slowLog: ChangeLog = { ...log, between: async (...args) => { await gate; return log.between(...args) } }
   const fanOut = createChangeFanOut(slowLog, () => before + 1, OPTIONS)
   t.teardown(() => fanOut.endAll())
-  const preparing = fanOut.prepare({ filter: { country: 'NI' }, format: changeFormat, lastEventId: before })
+  const preparing = fanOut.prepare({ filter: { country: 'NI' }, client: 'test', format: changeFormat, lastEventId: before })
   // The batch holds a change the replay covers too: sent once.
   fanOut.deliver([missed!, live!])
   release()
@@ -78,16 +78,16 @@ t.test('a refetch stream resumed with nothing missed says nothing more; no posit
   const fanOut = createChangeFanOut(log, () => latest, OPTIONS)
   t.teardown(() => fanOut.endAll())
   const out = collector()
-  ;(await fanOut.prepare({ filter: { country: 'NI', cityKey: 'ocotal' }, format: refetchFormat, lastEventId: latest - 1 })).open(out)
+  ;(await fanOut.prepare({ filter: { country: 'NI', cityKey: 'ocotal' }, client: 'test', format: refetchFormat, lastEventId: latest - 1 })).open(out)
   t.equal(out.text, 'retry: 2000\n\n: connected\n\n', 'no change to Ocotal since: no refetch')
 
   const unread = createChangeFanOut(log, () => undefined, OPTIONS)
   t.teardown(() => unread.endAll())
-  await t.rejects(unread.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { statusCode: 503, message: /cannot be read yet/ })
+  await t.rejects(unread.prepare({ filter: {}, client: 'test', format: changeFormat, lastEventId: undefined }), { statusCode: 503, message: /cannot be read yet/ })
   t.equal(unread.size, 0)
 
   fanOut.endAll()
-  await t.rejects(fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined }), { message: /closing/ }, 'none once closing')
+  await t.rejects(fanOut.prepare({ filter: {}, client: 'test', format: changeFormat, lastEventId: undefined }), { message: /closing/ }, 'none once closing')
 })
 
 t.test('a change for thousands of subscribers is written a slice per turn of the event loop, in order, with other work between slices', async t => {
@@ -101,7 +101,7 @@ t.test('a change for thousands of subscribers is written a slice per turn of the
   t.teardown(() => fanOut.endAll())
   const outputs = await Promise.all(Array.from({ length: 5000 }, async () => {
     const out = collector()
-    ;(await fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: undefined })).open(out)
+    ;(await fanOut.prepare({ filter: {}, client: 'test', format: changeFormat, lastEventId: undefined })).open(out)
     return out
   }))
   const opened = outputs[0]!.text.length
@@ -129,7 +129,7 @@ t.test('a bulk change of thousands of cities reaches each subscriber in one writ
   t.teardown(() => fanOut.endAll())
   const open = async (filter: ChangeFilter) => {
     const out = counter()
-    ;(await fanOut.prepare({ filter, format: changeFormat, lastEventId: undefined })).open(out)
+    ;(await fanOut.prepare({ filter, client: 'test', format: changeFormat, lastEventId: undefined })).open(out)
     return out
   }
   const country = await Promise.all(Array.from({ length: 500 }, () => open({ country: 'NI' })))
@@ -160,7 +160,7 @@ t.test('a long replay may take its reader longer than the slow-consumer grace; t
     write (chunk: string | Buffer) { this.unread += chunk.length; return false },
     once (event: string, listener: () => void) { listeners.set(event, listener) }
   }
-  ;(await fanOut.prepare({ filter: {}, format: changeFormat, lastEventId: before })).open(out)
+  ;(await fanOut.prepare({ filter: {}, client: 'test', format: changeFormat, lastEventId: before })).open(out)
   t.ok(out.unread > 1024, `the replay (${out.unread} bytes) is above the bound`)
   await new Promise(resolve => setTimeout(resolve, 1500))
   t.equal(fanOut.dropped, 0, 'not dropped while it reads its replay')

@@ -109,3 +109,22 @@ t.test('a stream, taken over from Fastify, still logs a line when it opens and o
   await until(async () => lines().some(line => line.msg === 'Change stream closed'), 'the closing line')
   t.match(lines(), [{ msg: 'Change stream opened', filter: { country: 'NI' } }, { msg: 'Change stream closed', durationMs: Number }])
 })
+
+t.test('beyond CHANGE_STREAM_MAX_PER_CLIENT streams from one client, it gets 503 with Retry-After; the instance still has room', async t => {
+  const app = await build(t, { CHANGE_STREAM_MAX_PER_CLIENT: '2' })
+  const url = await listen(app)
+  const streams = await Promise.all([0, 1].map(() => openSse(`${url}/active/events`)))
+  t.teardown(() => { for (const stream of streams) stream.close() })
+  await Promise.all(streams.map(stream => stream.waitFor('hello')))
+  const refused = await openSse(`${url}/active/events?country=NI`)
+  t.equal(refused.status, 503)
+  t.equal(refused.headers['retry-after'], '5')
+  await refused.ended
+  t.same(JSON.parse(refused.text), { statusCode: 503, error: 'Service Unavailable', message: 'This client has 2 streams open on this instance already; close one, or try again later' })
+  t.ok(app.changeStream.size < app.config.CHANGE_STREAM_MAX_SUBSCRIBERS, 'the instance as a whole had room')
+  streams[0]!.close()
+  await until(async () => app.changeStream.size === 1, 'the closed stream\'s place is freed')
+  const again = await openSse(`${url}/active/events`)
+  t.teardown(() => again.close())
+  t.equal(again.status, 200)
+})

@@ -240,7 +240,7 @@ async function hitLatencies (url: string, count: number): Promise<number[]> {
 
 /** The hits' latencies alone, then during five changes to `subscribers` subscribers written `writeSlice` at a time. */
 async function hitsDuringChanges (t: Test, subscribers: number, writeSlice: number): Promise<{ alone: number[], during: number[] }> {
-  const app = await build(t, { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers), CHANGE_STREAM_WRITE_SLICE: String(writeSlice) })
+  const app = await build(t, { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers), CHANGE_STREAM_MAX_PER_CLIENT: String(subscribers), CHANGE_STREAM_WRITE_SLICE: String(writeSlice) })
   const url = await listen(app)
   const alone = await hitLatencies(url, 300)
   const streams = subscribersElsewhere(t, (app.server.address() as { port: number }).port, subscribers, 'country=NI')

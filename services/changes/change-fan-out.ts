@@ -19,6 +19,8 @@ export interface StreamOutput {
 
 export interface FanOutOptions {
   maxSubscribers: number
+  /** Streams one client may hold: without it, one client could take every place. */
+  maxPerClient: number
   /** How many changes back a resume may start; beyond it the stream says `reset`. */
   replayMax: number
   maxUnsentBytes: number
@@ -35,6 +37,8 @@ export interface FanOutOptions {
 export interface StreamRequest {
   filter: ChangeFilter
   format: StreamFormat
+  /** Whose stream it is (services/auth/client-key.ts): counted against maxPerClient. */
+  client: string
   /** The client's Last-Event-ID: undefined without one, null when it is not an id of ours. */
   lastEventId: number | null | undefined
 }
@@ -64,6 +68,7 @@ export interface ChangeFanOut {
 
 interface Subscriber {
   filter: ChangeFilter
+  client: string
   format: StreamFormat
   /** The highest id this subscriber has been sent, or has said it has seen: nothing at or below it is sent. */
   sentUpTo: number
@@ -100,6 +105,8 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
   const sets = new Map<string, Set<Subscriber>>()
   let count = 0
   let closing = false
+  // Client -> its subscribers.
+  const perClient = new Map<string, number>()
 
   const setOf = (filter: ChangeFilter): Set<Subscriber> => {
     const key = filterKey(filter)
@@ -113,6 +120,9 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     const set = setOf(subscriber.filter)
     if (!set.delete(subscriber)) return
     count--
+    const held = perClient.get(subscriber.client)! - 1
+    if (held === 0) perClient.delete(subscriber.client)
+    else perClient.set(subscriber.client, held)
     if (set.size === 0) sets.delete(filterKey(subscriber.filter))
   }
 
@@ -141,9 +151,11 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     const latest = position()
     if (closing) throw new StreamRefusedError('This instance is closing; reconnect in a moment')
     if (count >= options.maxSubscribers) throw new StreamRefusedError(`This instance streams to ${options.maxSubscribers} subscribers already; try again later`)
+    if ((perClient.get(request.client) ?? 0) >= options.maxPerClient) throw new StreamRefusedError(`This client has ${options.maxPerClient} streams open on this instance already; close one, or try again later`)
     if (latest === undefined) throw new DatabaseUnavailableError('The change history cannot be read yet; try again in a few seconds')
-    const { lastEventId } = request
-    const subscriber: Subscriber = { filter: request.filter, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false, allowance: 0 }
+    const { lastEventId, client } = request
+    perClient.set(client, (perClient.get(client) ?? 0) + 1)
+    const subscriber: Subscriber = { filter: request.filter, client, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false, allowance: 0 }
     setOf(request.filter).add(subscriber)
     count++
     let resume = ''
