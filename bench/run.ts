@@ -236,7 +236,7 @@ async function measureChangeFanOut (token: string): Promise<FanOutResult> {
   const subscribers = options.fanOutSubscribers
   console.error(`fan-out: ${subscribers} change streams on one instance, one write`)
   const service = await startService({
-    databaseName: FAN_OUT_DATABASE_NAME, namespace: FAN_OUT_NAMESPACE, token, env: { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers) }
+    databaseName: FAN_OUT_DATABASE_NAME, namespace: FAN_OUT_NAMESPACE, token, env: { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers), CHANGE_STREAM_MAX_PER_CLIENT: String(subscribers) }
   })
   const result = await measureFanOut(service, subscribers, token)
   console.error(`  every subscriber had the change: p50 ${result.delayMs.p50.toFixed(1)} ms, p99 ${result.delayMs.p99.toFixed(1)} ms, max ${result.delayMs.max.toFixed(1)} ms after the PUT was sent (acknowledged after ${result.acknowledgedMs.toFixed(1)} ms); ${result.rssPerSubscriberKb.toFixed(1)} KB of RSS per subscriber`)

@@ -31,15 +31,18 @@ export default fp(async function changeStream (fastify) {
   const changes = createChangeLog(fastify.database)
   const feed = createChangeFeed(changes, batch => fanOut.deliver(batch), {
     intervalMs: config.CACHE_SYNC_INTERVAL_MS,
-    gapWaitMs: config.CHANGE_STREAM_GAP_WAIT_MS,
+    // A transaction of the API's takes its id and commits within its write budget; twice it leaves room for the commit's own wait.
+    gapWaitMs: config.CHANGE_STREAM_GAP_WAIT_MS ?? 2 * config.DATABASE_WRITE_TIMEOUT_MS,
     log: fastify.log
   })
   const fanOut = createChangeFanOut(changes, () => feed.deliveredUpTo, {
     maxSubscribers: config.CHANGE_STREAM_MAX_SUBSCRIBERS,
+    maxPerClient: config.CHANGE_STREAM_MAX_PER_CLIENT,
     replayMax: config.CHANGE_STREAM_REPLAY_MAX,
     maxUnsentBytes: config.CHANGE_STREAM_MAX_UNSENT_BYTES,
     keepAliveMs: config.CHANGE_STREAM_KEEPALIVE_MS,
-    retryMs: config.CHANGE_STREAM_RETRY_MS
+    retryMs: config.CHANGE_STREAM_RETRY_MS,
+    writeSlice: config.CHANGE_STREAM_WRITE_SLICE
   })
   // With MySQL unreachable the instance starts anyway: streams are refused (503) until a pass succeeds.
   await feed.pollNow().catch(() => {})
@@ -56,6 +59,7 @@ export default fp(async function changeStream (fastify) {
   fastify.decorate('changeFeed', feed)
   fastify.metrics.gauge('nicaventas_change_stream_subscribers', 'Open change streams (GET /active/events and OFREP\'s) on this instance', () => fanOut.size)
   fastify.metrics.total('nicaventas_change_stream_dropped_total', 'Change streams disconnected for not reading what they were sent', () => fanOut.dropped)
+  fastify.metrics.total('nicaventas_change_stream_ids_given_up_total', 'Change ids skipped by later ones and not committed within the gap wait: rolled back, or committed too late to be streamed', () => feed.givenUp)
   fastify.metrics.gauge('nicaventas_change_stream_delivered_up_to', 'The change id up to which this instance has streamed every change', () => feed.streamedUpTo)
   // Fastify's close waits for every connection, and a stream never ends by itself: end them first, so
   // the process exits within its grace and the clients reconnect to another instance.

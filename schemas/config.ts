@@ -60,11 +60,14 @@ export const EnvironmentSchema = Type.Object({
   CACHE_SYNC_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
 
   // The change stream, GET /active/events (services/availability/change-feed.ts, change-fan-out.ts).
-  CHANGE_STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Streams one instance keeps open at most; beyond it 503 with Retry-After' }),
+  CHANGE_STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000, description: 'Streams one instance keeps open at most; beyond it 503 with Retry-After' }),
+  CHANGE_STREAM_MAX_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 32, description: 'Streams one client (an IPv4 address, an IPv6 /64) keeps open on one instance at most; beyond it 503 with Retry-After' }),
   CHANGE_STREAM_REPLAY_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'How many changes back a Last-Event-ID may resume from; older ones get `event: reset`' }),
   CHANGE_STREAM_MAX_UNSENT_BYTES: Type.Integer({ minimum: 1024, default: 262_144, description: 'A subscriber whose unsent output passes this is disconnected (it resumes with Last-Event-ID)' }),
-  CHANGE_STREAM_GAP_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 5000, description: 'How long a change id skipped by a later one is waited for before the later ones are streamed' }),
+  // Without it, twice DATABASE_WRITE_TIMEOUT_MS (plugins/change-stream.ts): a write that takes its whole budget is still streamed.
+  CHANGE_STREAM_GAP_WAIT_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'How long a change id skipped by a later one is waited for before the later ones are streamed; twice DATABASE_WRITE_TIMEOUT_MS by default' })),
   CHANGE_STREAM_KEEPALIVE_MS: Type.Integer({ minimum: 100, maximum: 15_000, default: 15_000, description: 'The longest an idle stream goes without a byte (a comment line)' }),
+  CHANGE_STREAM_WRITE_SLICE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 250, description: 'Subscribers written to per turn of the event loop: requests are served between slices' }),
   CHANGE_STREAM_RETRY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 2000, description: 'The `retry:` hint: how long a client waits before reconnecting' }),
 
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })

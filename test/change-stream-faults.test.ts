@@ -216,12 +216,14 @@ function subscribersElsewhere (t: Test, port: number, count: number, query: stri
       })
     }`
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => { child.kill() })
+  const stop = () => { child.kill() }
+  t.teardown(stop)
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
   return {
     opened: () => until(async () => output.includes('opened'), `${count} streams open`, 60_000),
-    changes: (total: number) => until(async () => output.includes(`changes ${total}\n`), `${total} change events read`, 60_000)
+    changes: (total: number) => until(async () => output.includes(`changes ${total}\n`), `${total} change events read`, 60_000),
+    stop
   }
 }
 
@@ -236,9 +238,9 @@ async function hitLatencies (url: string, count: number): Promise<number[]> {
   return latencies
 }
 
-t.test('cache hits are not held up by a change sent to thousands of subscribers', async t => {
-  const subscribers = 10_000
-  const app = await build(t, { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers) })
+/** The hits' latencies alone, then during five changes to `subscribers` subscribers written `writeSlice` at a time. */
+async function hitsDuringChanges (t: Test, subscribers: number, writeSlice: number): Promise<{ alone: number[], during: number[] }> {
+  const app = await build(t, { CHANGE_STREAM_MAX_SUBSCRIBERS: String(subscribers), CHANGE_STREAM_MAX_PER_CLIENT: String(subscribers), CHANGE_STREAM_WRITE_SLICE: String(writeSlice) })
   const url = await listen(app)
   const alone = await hitLatencies(url, 300)
   const streams = subscribersElsewhere(t, (app.server.address() as { port: number }).port, subscribers, 'country=NI')
@@ -252,9 +254,21 @@ t.test('cache hits are not held up by a change sent to thousands of subscribers'
   const during = await hitLatencies(url, 300)
   await writes
   await streams.changes(5 * subscribers)
-  const [aloneP99, duringP99] = [percentile(alone, 99), percentile(during, 99)]
-  t.comment(`cache hits, ms: alone p99 ${aloneP99.toFixed(1)}, max ${Math.max(...alone).toFixed(1)}; during 5 changes to ${subscribers} subscribers p99 ${duringP99.toFixed(1)}, max ${Math.max(...during).toFixed(1)}`)
-  // Measured on 2 shared cores: written in one loop, the hits' p99 was 174-202 ms; in slices of 250, 22-47 ms
-  // (once 174 ms while other work loaded the machine). change-fan-out.test.ts checks the slicing itself.
-  t.ok(duringP99 <= Math.max(100, 5 * aloneP99), 'the hits\' p99 stays within 100 ms, or five times their p99 alone')
+  streams.stop()
+  await app.close()
+  return { alone, during }
+}
+
+t.test('cache hits are not held up by a change sent to thousands of subscribers', async t => {
+  const subscribers = 10_000
+  // The same run, written in one loop: what slicing is measured against, on a machine however loaded.
+  const oneLoop = await hitsDuringChanges(t, subscribers, subscribers)
+  const sliced = await hitsDuringChanges(t, subscribers, 250)
+  const figures = (name: string, { alone, during }: { alone: number[], during: number[] }) =>
+    `${name}: alone p99 ${percentile(alone, 99).toFixed(1)}; during p99 ${percentile(during, 99).toFixed(1)}, max ${Math.max(...during).toFixed(1)}`
+  t.comment(`cache hits during 5 changes to ${subscribers} subscribers, ms: ${figures('in one loop', oneLoop)}; ${figures('in slices of 250', sliced)}`)
+  // Measured on 2 shared cores: in one loop, the hits' p99 was 174-202 ms; in slices of 250, 22-47 ms
+  // (once 174 ms while other work loaded the machine, which loads the one-loop run as much).
+  const [slicedP99, oneLoopP99] = [percentile(sliced.during, 99), percentile(oneLoop.during, 99)]
+  t.ok(slicedP99 <= Math.max(50, oneLoopP99 / 2), `sliced p99 ${slicedP99.toFixed(1)} ms: at most half the one-loop p99 (${oneLoopP99.toFixed(1)} ms), or 50 ms`)
 })

@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { changesIn, openSse, type SseStream } from './support/sse-client.ts'
+import { appMetricSample } from './support/metrics-sample.ts'
 import { until } from './support/until.ts'
 
 // GET /active/events: what a subscriber receives, from one instance (change-stream-faults.test.ts has the others).
@@ -197,6 +198,22 @@ t.test('an id that never commits holds the next ones back for CHANGE_STREAM_GAP_
   const [event] = await stream.waitFor('change', 1, 5000)
   t.ok(event!.at - started >= 450, `held back for the gap wait (${Math.round(event!.at - started)} ms)`)
   t.same(changesIn(stream.events).map(change => change.city), ['Granada'], 'the rolled-back change was never streamed')
+  t.equal(await appMetricSample(app, 'nicaventas_change_stream_ids_given_up_total'), 1, 'operators see the id given up in /metrics')
+})
+
+t.test('by default the gap wait covers a write that takes its whole write budget (twice DATABASE_WRITE_TIMEOUT_MS)', async t => {
+  // A write budget of 4 s: a transaction that commits 6 s after taking its id is within twice that.
+  const { app, url } = await listening(t, { DATABASE_WRITE_TIMEOUT_MS: '4000', CACHE_SYNC_INTERVAL_MS: '200' })
+  const stream = await subscribe(t, `${url}/active/events`)
+  await stream.waitFor('hello')
+  const sql = await directSql(t, app)
+  await sql.beginTransaction()
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  await put(app, 'NI', 'Granada', true)
+  await new Promise(resolve => setTimeout(resolve, 6000))
+  await sql.commit()
+  const changes = changesIn(await stream.waitFor('change', 2, 5000))
+  t.same(changes.map(change => change.city), ['Rivas', 'Granada'], 'the slow change is streamed, before the one it held back')
 })
 
 t.test('a bulk change is one event per city, announced at once like a single write', async t => {
@@ -210,4 +227,19 @@ t.test('a bulk change is one event per city, announced at once like a single wri
   const events = await stream.waitFor('change', 3, 2000)
   t.ok(events[2]!.at - started < 2000, `within ${Math.round(events[2]!.at - started)} ms`)
   t.same(changesIn(events).map(change => [change.city, change.active]).sort(), [['Granada', true], ['León', true], ['Masaya', true]])
+})
+
+t.test('a change whose transaction commits just after an instance started is streamed by it', async t => {
+  const first = await build(t)
+  const sql = await directSql(t, first)
+  await sql.beginTransaction()
+  // Takes an id before the instance starts, and commits after: below the newest id the instance starts from.
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  await put(first, 'NI', 'Granada', true)
+  const { url } = await listening(t, { DATABASE_NAME: first.config.DATABASE_NAME, CACHE_NAMESPACE: first.config.CACHE_NAMESPACE })
+  const stream = await subscribe(t, `${url}/active/events`)
+  await stream.waitFor('hello')
+  await sql.commit()
+  const changes = changesIn(await stream.waitFor('change', 2, 5000))
+  t.same(changes.map(change => change.city), ['Rivas', 'Granada'], 'the late change, then the one it held back, in id order')
 })

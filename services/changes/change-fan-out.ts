@@ -1,5 +1,8 @@
 import type { ChangeFilter, ChangeLog, StoredChange } from './change-log.ts'
 import { KEEP_ALIVE, retryHint, type StreamFormat } from './stream-formats.ts'
+import { createBatchFrames, filterKey, keysOf, type BatchFrames } from './batch-frames.ts'
+import { createSlicedWrites } from './sliced-writes.ts'
+import { createSlowConsumers } from './slow-consumers.ts'
 import { DatabaseUnavailableError } from '../database/errors.ts'
 
 /** Where a stream's bytes go: an HTTP response (Node's ServerResponse fits). */
@@ -7,29 +10,42 @@ export interface StreamOutput {
   write (chunk: string | Buffer): boolean
   /** Bytes written but not yet handed to the kernel. */
   readonly writableLength: number
+  /** The other side is gone: a stream opened on it would never be closed. */
+  readonly destroyed: boolean
   end (): void
   destroy (): void
-  once (event: 'close', listener: () => void): unknown
+  once (event: 'close' | 'drain', listener: () => void): unknown
 }
 
 export interface FanOutOptions {
   maxSubscribers: number
+  /** Streams one client may hold: without it, one client could take every place. */
+  maxPerClient: number
   /** How many changes back a resume may start; beyond it the stream says `reset`. */
   replayMax: number
   maxUnsentBytes: number
   keepAliveMs: number
   retryMs: number
+  /**
+   * Subscribers written to per turn of the event loop, a couple of milliseconds of writes: with 6,000
+   * subscribers, hits during changes had a p99 of 74 ms written in one loop, 43 ms in slices of 1,000,
+   * 19 ms in slices of 250 (CHANGE_STREAM_WRITE_SLICE).
+   */
+  writeSlice: number
 }
 
 export interface StreamRequest {
   filter: ChangeFilter
   format: StreamFormat
+  /** Whose stream it is (services/auth/client-key.ts): counted against maxPerClient. */
+  client: string
   /** The client's Last-Event-ID: undefined without one, null when it is not an id of ours. */
   lastEventId: number | null | undefined
 }
 
 /** A subscription whose resume has been read from MySQL: opening it writes and goes live, in one step. */
 export interface PreparedStream {
+  /** Starts the stream; an output already destroyed, or an instance closing meanwhile, frees the place and ends it. */
   open (out: StreamOutput): void
 }
 
@@ -40,7 +56,7 @@ export interface ChangeFanOut {
    * the change history yet (MySQL unreachable since start).
    */
   prepare (request: StreamRequest): Promise<PreparedStream>
-  /** The feed's changes, in id order: each is encoded once per format and written to every matching subscriber. */
+  /** A batch of the feed's changes (at least one), in id order: encoded once per format and filter, and written once to every matching subscriber. */
   deliver (changes: StoredChange[]): void
   /** Subscribers on this instance, those being prepared included. */
   readonly size: number
@@ -52,6 +68,7 @@ export interface ChangeFanOut {
 
 interface Subscriber {
   filter: ChangeFilter
+  client: string
   format: StreamFormat
   /** The highest id this subscriber has been sent, or has said it has seen: nothing at or below it is sent. */
   sentUpTo: number
@@ -60,20 +77,11 @@ interface Subscriber {
   pending: StoredChange[]
   /** Removed: closed, dropped or ended; a write queued for it is skipped. */
   gone: boolean
-}
-
-/** Writes to a list of subscribers, a slice at a time. */
-interface Job {
-  subscribers: Subscriber[]
-  next: number
-  run: (subscriber: Subscriber) => void
+  /** The opening's bytes (a replay) not yet read: above the bound by design, not a sign of a slow reader. */
+  allowance: number
 }
 
 const RETRY_AFTER_SECONDS = 5
-// Writes between two turns of the event loop, a couple of milliseconds of them: a cache hit waits
-// behind one slice, not behind a change sent to every subscriber. With 6,000 subscribers, hits
-// during changes had a p99 of 74 ms written in one loop, 43 ms in slices of 1,000, 19 ms in slices of 250.
-const SLICE = 250
 // Long enough for a client that reads to take in a burst of thousands of changes; a stalled one is still stalled.
 const SLOW_CONSUMER_GRACE_MS = 1000
 
@@ -82,31 +90,28 @@ export class StreamRefusedError extends Error {
   retryAfterSeconds = RETRY_AFTER_SECONDS
 }
 
-const matches = (filter: ChangeFilter, change: StoredChange): boolean =>
-  (filter.country === undefined || filter.country === change.country) && (filter.cityKey === undefined || filter.cityKey === change.cityKey)
-
 /**
- * The subscribers of one instance, indexed by country so a change costs a
- * look at the subscribers it may concern. Writes never wait: a subscriber
+ * The subscribers of one instance, indexed by filter (everything, a country,
+ * a location) so a batch of changes costs a look at the subscribers it may
+ * concern, and one write to each. Writes never wait: a subscriber
  * whose unsent output is still above `maxUnsentBytes` a second after it
- * passed it is disconnected (it resumes with Last-Event-ID). A frame is one
- * Buffer shared by every subscriber's queue, so a burst costs references.
+ * passed it is disconnected (it resumes with Last-Event-ID). A batch's
+ * frames are one Buffer per format and filter, shared by the subscribers'
+ * queues, so a bulk change costs references, not copies.
  */
-// Kept whole: the subscriber sets, the write queue, the slow-consumer check and the keep-alive timer are one state every step reads and updates.
+// Kept whole: the subscriber sets, the resume and the keep-alive are one state every step reads and updates (writes and slow readers have their own files).
 export function createChangeFanOut (changes: ChangeLog, position: () => number | undefined, options: FanOutOptions): ChangeFanOut {
-  const everywhere = new Set<Subscriber>()
-  const byCountry = new Map<string, Set<Subscriber>>()
+  // filterKey() -> its subscribers.
+  const sets = new Map<string, Set<Subscriber>>()
   let count = 0
-  let dropped = 0
   let closing = false
-  // Subscribers whose unsent output passed the bound, looked at again after the grace.
-  const behind = new Set<Subscriber>()
-  let slowCheck: NodeJS.Timeout | undefined
+  // Client -> its subscribers.
+  const perClient = new Map<string, number>()
 
   const setOf = (filter: ChangeFilter): Set<Subscriber> => {
-    if (filter.country === undefined) return everywhere
-    let set = byCountry.get(filter.country)
-    if (set === undefined) byCountry.set(filter.country, set = new Set())
+    const key = filterKey(filter)
+    let set = sets.get(key)
+    if (set === undefined) sets.set(key, set = new Set())
     return set
   }
 
@@ -115,27 +120,25 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     const set = setOf(subscriber.filter)
     if (!set.delete(subscriber)) return
     count--
-    if (set.size === 0 && subscriber.filter.country !== undefined) byCountry.delete(subscriber.filter.country)
+    const held = perClient.get(subscriber.client)! - 1
+    if (held === 0) perClient.delete(subscriber.client)
+    else perClient.set(subscriber.client, held)
+    if (set.size === 0) sets.delete(filterKey(subscriber.filter))
   }
+
+  const slow = createSlowConsumers<Subscriber>({
+    excess: subscriber => subscriber.out!.writableLength - options.maxUnsentBytes - subscriber.allowance,
+    present: subscriber => !subscriber.gone,
+    drop (subscriber) {
+      remove(subscriber)
+      subscriber.out!.destroy()
+    },
+    graceMs: SLOW_CONSUMER_GRACE_MS
+  })
 
   function write (subscriber: Subscriber, out: StreamOutput, chunk: string | Buffer): void {
     out.write(chunk)
-    if (out.writableLength <= options.maxUnsentBytes || behind.has(subscriber)) return
-    behind.add(subscriber)
-    slowCheck ??= setTimeout(dropThoseStillBehind, SLOW_CONSUMER_GRACE_MS).unref()
-  }
-
-  /** A burst (a bulk change) fills every subscriber's buffers at once: only those that have not read it a moment later are slow. */
-  function dropThoseStillBehind (): void {
-    slowCheck = undefined
-    for (const subscriber of behind) {
-      const out = subscriber.out!
-      if (out.writableLength <= options.maxUnsentBytes || subscriber.gone) continue
-      dropped++
-      remove(subscriber)
-      out.destroy()
-    }
-    behind.clear()
+    slow.wrote(subscriber)
   }
 
   function send (subscriber: Subscriber, change: StoredChange, frame: Buffer): void {
@@ -148,9 +151,11 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     const latest = position()
     if (closing) throw new StreamRefusedError('This instance is closing; reconnect in a moment')
     if (count >= options.maxSubscribers) throw new StreamRefusedError(`This instance streams to ${options.maxSubscribers} subscribers already; try again later`)
+    if ((perClient.get(request.client) ?? 0) >= options.maxPerClient) throw new StreamRefusedError(`This client has ${options.maxPerClient} streams open on this instance already; close one, or try again later`)
     if (latest === undefined) throw new DatabaseUnavailableError('The change history cannot be read yet; try again in a few seconds')
-    const { lastEventId } = request
-    const subscriber: Subscriber = { filter: request.filter, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false }
+    const { lastEventId, client } = request
+    perClient.set(client, (perClient.get(client) ?? 0) + 1)
+    const subscriber: Subscriber = { filter: request.filter, client, format: request.format, sentUpTo: lastEventId ?? latest, pending: [], gone: false, allowance: 0 }
     setOf(request.filter).add(subscriber)
     count++
     let resume = ''
@@ -162,15 +167,34 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
         resume = request.format.replay(await changes.between(lastEventId, latest, request.filter, options.replayMax), latest)
         subscriber.sentUpTo = latest
       }
+      if (typeof lastEventId === 'number' && lastEventId > latest && lastEventId > await changes.latestId()) {
+        // Not an id any instance has streamed (another one may be ahead of this one): it would silence the stream.
+        resume = request.format.reset(latest)
+        subscriber.sentUpTo = latest
+      }
     } catch (error) {
       remove(subscriber)
       throw error
     }
+    // endAll() ran while the resume was read: this stream would keep the closing process waiting.
+    if (closing) {
+      remove(subscriber)
+      throw new StreamRefusedError('This instance is closing; reconnect in a moment')
+    }
     return {
       open (out) {
+        // The client left while its resume was read: its 'close' has fired already, and would never free the place.
+        if (out.destroyed || subscriber.gone) {
+          remove(subscriber)
+          out.end()
+          return
+        }
         subscriber.out = out
         out.once('close', () => remove(subscriber))
-        write(subscriber, out, retryHint(options.retryMs) + request.format.opening(latest, lastEventId !== undefined) + resume)
+        // A replay (up to CHANGE_STREAM_REPLAY_MAX changes) may be far above the bound: the reader gets until it has read it.
+        out.write(retryHint(options.retryMs) + request.format.opening(latest, lastEventId !== undefined) + resume)
+        subscriber.allowance = out.writableLength
+        out.once('drain', () => { subscriber.allowance = 0 })
         const { pending } = subscriber
         subscriber.pending = []
         for (const change of pending) send(subscriber, change, request.format.live(change))
@@ -178,66 +202,43 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
     }
   }
 
-  const jobs: Job[] = []
-  let pumping = false
+  const writes = createSlicedWrites<Subscriber>(options.writeSlice)
 
-  /**
-   * Runs the queued writes in order, a slice per turn of the event loop: the first slice at once,
-   * the rest after whatever requests arrived meanwhile. A subscriber sees the changes in order,
-   * since each job reaches every subscriber before the next job starts.
-   */
-  function pump (): void {
-    let budget = SLICE
-    while (jobs.length > 0 && budget > 0) {
-      const job = jobs[0]!
-      while (job.next < job.subscribers.length && budget-- > 0) {
-        const subscriber = job.subscribers[job.next++]!
-        if (!subscriber.gone) job.run(subscriber)
-      }
-      if (job.next === job.subscribers.length) jobs.shift()
-    }
-    pumping = jobs.length > 0
-    if (pumping) setImmediate(pump)
-  }
-
-  function enqueue (subscribers: Subscriber[], run: Job['run']): void {
-    jobs.push({ subscribers, next: 0, run })
-    if (!pumping) pump()
-  }
-
-  function deliverTo (subscriber: Subscriber, change: StoredChange, frames: Map<StreamFormat, Buffer>): void {
-    if (!matches(subscriber.filter, change)) return
+  function deliverTo (subscriber: Subscriber, frames: BatchFrames, lastId: number): void {
+    if (subscriber.gone) return
     if (subscriber.out === undefined) {
-      subscriber.pending.push(change)
+      subscriber.pending.push(...frames.matching(subscriber.filter))
       return
     }
-    let frame = frames.get(subscriber.format)
-    if (frame === undefined) frames.set(subscriber.format, frame = subscriber.format.live(change))
-    send(subscriber, change, frame)
+    const chunk = frames.chunk(subscriber.format, subscriber.filter, subscriber.sentUpTo)
+    if (chunk === undefined) return
+    subscriber.sentUpTo = Math.max(subscriber.sentUpTo, lastId)
+    write(subscriber, subscriber.out, chunk)
   }
 
-  const everyone = (): Subscriber[] => [...everywhere, ...[...byCountry.values()].flatMap(set => [...set])]
+  const everyone = (): Subscriber[] => [...sets.values()].flatMap(set => [...set])
 
   const keepAlive = setInterval(() => {
-    enqueue(everyone(), subscriber => { if (subscriber.out !== undefined) write(subscriber, subscriber.out, KEEP_ALIVE) })
+    writes.enqueue(everyone(), subscriber => { if (subscriber.out !== undefined && !subscriber.gone) write(subscriber, subscriber.out, KEEP_ALIVE) })
   }, options.keepAliveMs)
   keepAlive.unref()
 
   return {
     prepare,
-    deliver (changes) {
-      for (const change of changes) {
-        const frames = new Map<StreamFormat, Buffer>()
-        enqueue([...everywhere, ...byCountry.get(change.country) ?? []], subscriber => deliverTo(subscriber, change, frames))
-      }
+    deliver (batch) {
+      const keys = new Set(batch.flatMap(keysOf))
+      const subscribers = [...keys].flatMap(key => [...sets.get(key) ?? []])
+      const frames = createBatchFrames(batch)
+      const lastId = batch.at(-1)!.id
+      writes.enqueue(subscribers, subscriber => deliverTo(subscriber, frames, lastId))
     },
     get size () { return count },
-    get dropped () { return dropped },
+    get dropped () { return slow.dropped },
     endAll () {
       closing = true
       clearInterval(keepAlive)
-      clearTimeout(slowCheck)
-      jobs.length = 0
+      slow.stop()
+      writes.clear()
       for (const subscriber of everyone()) {
         subscriber.gone = true
         subscriber.out?.end()

@@ -28,6 +28,8 @@ export interface ChangeFeed {
   readonly streamedUpTo: number
   /** Ids skipped by a later one and still waited for. */
   readonly awaited: number
+  /** Ids given up after the gap wait: rolled back, or committed too late to be streamed. */
+  readonly givenUp: number
   /** Stops the timer and waits for a pass under way. */
   close (): Promise<void>
 }
@@ -65,6 +67,7 @@ export function createChangeFeed (
   let queue: Promise<void> = Promise.resolve()
   let queued: Promise<void> | undefined
   let lastPassFailed = false
+  let givenUp = 0
 
   function hold (change: StoredChange, from: number, now: number): void {
     for (let id = from + 1; id < change.id && gaps.size < MAX_GAPS; id++) gaps.set(id, now)
@@ -92,26 +95,41 @@ export function createChangeFeed (
     for (const [id, since] of gaps) {
       if (now - since < options.gapWaitMs) continue
       gaps.delete(id)
-      options.log.info({ change: id }, 'A change id was not committed within the gap wait (rolled back, or committed too late to be streamed); the changes after it are streamed')
+      givenUp++
+      // Warn: a rolled-back write looks the same, but a change committed later than this is never streamed.
+      options.log.warn({ change: id, gapWaitMs: options.gapWaitMs }, 'A change id was not committed within the gap wait (rolled back, or committed too late to be streamed); the changes after it are streamed')
     }
   }
 
-  /** Delivers, in id order, every held change below the first id still awaited. */
-  function release (upTo: number): void {
+  /** Delivers, in id order, every held change below the first id still awaited; on start, only drops them (no one subscribed before). */
+  function release (upTo: number, starting = false): void {
     const firstGap = gaps.size === 0 ? Infinity : Math.min(...gaps.keys())
     const ready = [...held.values()].filter(change => change.id < firstGap).sort((a, b) => a.id - b.id)
     for (const change of ready) held.delete(change.id)
     deliveredUpTo = firstGap === Infinity ? upTo : firstGap - 1
-    if (ready.length > 0) deliver(ready)
+    if (ready.length > 0 && !starting) deliver(ready)
+  }
+
+  /**
+   * On start, from the newest change: a stream carries what happens from now on, and resumes from
+   * MySQL. An id missing just below it may belong to a transaction still open: it is awaited like
+   * any gap, from when the change above it was made, so a hole older than the gap wait is not.
+   */
+  async function start (): Promise<void> {
+    const latest = await changes.latestId()
+    const now = Date.now()
+    let upTo = Math.max(0, latest - BATCH)
+    for (const change of await changes.after(upTo, BATCH)) {
+      const since = Date.parse(change.changedAt)
+      if (now - since < options.gapWaitMs) hold(change, upTo, since)
+      upTo = change.id
+    }
+    readUpTo = upTo
+    release(upTo, true)
   }
 
   async function pass (): Promise<void> {
-    if (readUpTo === undefined) {
-      // On start, from the newest change: a stream carries what happens from now on, and resumes from MySQL.
-      readUpTo = await changes.latestId()
-      deliveredUpTo = readUpTo
-      return
-    }
+    if (readUpTo === undefined) return start()
     const now = Date.now()
     await fillGaps(now)
     readUpTo = await readNew(readUpTo, now)
@@ -155,6 +173,7 @@ export function createChangeFeed (
     get deliveredUpTo () { return deliveredUpTo },
     get streamedUpTo () { return deliveredUpTo ?? 0 },
     get awaited () { return gaps.size },
+    get givenUp () { return givenUp },
     async close () {
       closed = true
       clearTimeout(timer)
