@@ -15,13 +15,14 @@ export class CheckFailure extends Error {
 export interface Answer {
   status: number
   contentType: string
+  headers: Headers
   text: string
 }
 
 export interface Client {
   readonly base: string
-  /** GET or PUT `path`; a body is sent as JSON; `token` as a bearer token. */
-  send (method: 'GET' | 'PUT', path: string, options?: { body?: string, token?: string }): Promise<Answer>
+  /** GET, PUT or POST `path`; a body is sent as JSON; `token` as a bearer token. */
+  send (method: 'GET' | 'PUT' | 'POST', path: string, options?: { body?: string, token?: string }): Promise<Answer>
   /** The answer's JSON, or a CheckFailure that says whose answer it was. */
   json (answer: Answer, what: string): Record<string, unknown>
   /** Fails unless the answer has `status`, explaining the usual causes of what came instead. */
@@ -47,7 +48,7 @@ export function client (host: string, port: number): Client {
         throw new CheckFailure(`${method} ${base}${path}: no answer (${cause}). nginx (the proxy service) should publish ` +
           `${port}; its log and \`docker compose ps\` show whether it runs`, ['proxy'])
       }
-      return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() }
+      return { status: response.status, contentType: response.headers.get('content-type') ?? '', headers: response.headers, text: await response.text() }
     },
     json (answer, what) {
       try {

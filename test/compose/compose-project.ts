@@ -49,6 +49,8 @@ export interface ComposeProjectOptions {
   directory: string
   /** -f files, relative to `directory`. */
   files: string[]
+  /** --profile names (`scaled` adds app-replica's two instances); the same ones must be given to `down`. */
+  profiles?: string[]
   /** Replaces the directory's .env, so a developer's own settings play no part. */
   envFile: string
   env: NodeJS.ProcessEnv
@@ -66,12 +68,13 @@ export interface ComposeProject {
 export function composeProject (options: ComposeProjectOptions): ComposeProject {
   const selection = [
     'compose', '--project-name', options.name, '--project-directory', options.directory,
-    ...options.files.flatMap(file => ['-f', file]), '--env-file', options.envFile
+    ...options.files.flatMap(file => ['-f', file]), ...(options.profiles ?? []).flatMap(profile => ['--profile', profile]),
+    '--env-file', options.envFile
   ]
   const run = async (args: string[], echo = false) => await docker([...selection, ...args], options.env, echo)
   return {
     options,
-    command: `docker compose -p ${options.name} ${options.files.map(file => `-f ${file}`).join(' ')}`,
+    command: `docker compose -p ${options.name} ${[...options.files.map(file => `-f ${file}`), ...(options.profiles ?? []).map(profile => `--profile ${profile}`)].join(' ')}`,
     run,
     async containers () {
       const { code, output } = await run(['ps', '--all', '--format', 'json'])

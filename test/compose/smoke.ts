@@ -1,6 +1,7 @@
 // `npm run test:compose`: docker-compose.yml, then docker-compose.yml with docker-compose.cluster.yml,
 // built and started for real on whatever engine `docker` reaches (DOCKER_HOST included), and checked
-// as a client would, through nginx on the published port only. Everything it starts is removed at
+// as a client would, through nginx on the published port only; each file is then scaled to three
+// instances (`--profile scaled`) for the change streams (test/compose/stream-checks.ts). Everything it starts is removed at
 // the end (`down -v`), also on failure and on Ctrl-C; the logs of containers that were not healthy
 // are printed first. It needs an engine and minutes, so CI does not run it: run it before changing
 // Dockerfile, deploy/ or docker-compose*.yml.
@@ -16,6 +17,7 @@ import { allowedValues, runReadersWriters, type Send } from '../support/stale-re
 import { CheckFailure, client, type Client } from './client.ts'
 import { composeProject, docker, endRunningCommands, type ComposeProject } from './compose-project.ts'
 import { isUnwell } from './containers.ts'
+import { changeDelivery, ofrepAndConsole, streamsThroughNginx } from './stream-checks.ts'
 import { assertPortFree, chosenPort, smokeEnvironment, type SmokeEnvironment } from './smoke-environment.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -63,19 +65,34 @@ async function checkEngine (): Promise<void> {
 async function up (files: string[]): Promise<ComposeProject> {
   const { env, envFile } = environment as SmokeEnvironment
   const stack = composeProject({ name: project, directory: ROOT, files, envFile, env })
-  current = stack
   say(`${stack.command} up --build --wait   (building and starting: minutes)`)
-  const { code, output } = await stack.run(['up', '--build', '--wait', '--wait-timeout', String(UP_TIMEOUT_S)])
+  await start(stack, ['--build'])
+  ok('every container healthy (or its one-shot job done)')
+  return stack
+}
+
+/** The running stack with `--profile scaled`: app-replica's two instances join app behind nginx, three in all. */
+async function scaleUp (stack: ComposeProject): Promise<ComposeProject> {
+  const scaled = composeProject({ ...stack.options, profiles: ['scaled'] })
+  say(`${scaled.command} up --wait   (two more instances of the service, from the image built above)`)
+  await start(scaled, [])
+  // nginx re-resolves `availability` every 5 s (resolver valid=5s, deploy/nginx.conf): one turn to see the new instances.
+  await sleep(6000)
+  ok('three instances of the service healthy behind nginx')
+  return scaled
+}
+
+async function start (stack: ComposeProject, flags: string[]): Promise<void> {
+  current = stack
+  const { code, output } = await stack.run(['up', ...flags, '--wait', '--wait-timeout', String(UP_TIMEOUT_S)])
   if (interrupted) throw new Error('interrupted')
   if (code !== 0) {
     const taken = /port is already allocated|address already in use/.test(output)
       ? ' The published port was taken meanwhile: choose another with COMPOSE_SMOKE_PORT=<port>.'
       : ''
-    throw new CheckFailure(`\`up --build --wait\` failed (exit ${code}).${taken} Its last lines, then the logs of the ` +
+    throw new CheckFailure(`\`up ${flags.join(' ')} --wait\` failed (exit ${code}).${taken} Its last lines, then the logs of the ` +
       `containers that were not healthy, which say why:\n${output.trim().split('\n').slice(-30).map(line => `  | ${line}`).join('\n')}`)
   }
-  ok('every container healthy (or its one-shot job done)')
-  return stack
 }
 
 /** Prints the logs of containers that are not healthy and of `services`, then removes the stack, its volumes and its network. */
@@ -269,14 +286,21 @@ async function run (): Promise<void> {
     await publicSurface(single, api)
   })
   await timed('restart under load', async () => await restartUnderLoad(single, api, token))
-  await timed('down -v', async () => await tearDown(single))
+  const scaled = await timed('up --wait --profile scaled', async () => await scaleUp(single))
+  await timed('streams, OFREP, console, bulk through nginx', async () => {
+    await streamsThroughNginx(scaled, api, token)
+    await ofrepAndConsole(api)
+  })
+  await timed('down -v', async () => await tearDown(scaled))
 
   const clustered = await timed('up --build --wait (with docker-compose.cluster.yml)', async () => await up(CLUSTER))
   await timed('checks on the cluster', async () => {
     await flaskCurls(api, token)
     await cacheIsInCluster(clustered)
   })
-  await timed('down -v (cluster)', async () => await tearDown(clustered))
+  const clusterScaled = await timed('up --wait --profile scaled (cluster)', async () => await scaleUp(clustered))
+  await timed('change stream on the cluster', async () => await changeDelivery(clusterScaled, api, token))
+  await timed('down -v (cluster)', async () => await tearDown(clusterScaled))
 }
 
 /** Ends what is still running, shows the logs of what was not healthy, tears down, removes the env file; once. */
