@@ -2,8 +2,9 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { TOKEN, build } from './helper.ts'
+import { launchChromium } from './support/chromium.ts'
 import { directSql } from './support/direct-sql.ts'
 import { eventStreamFront } from './support/event-stream-front.ts'
 
@@ -25,13 +26,7 @@ interface Session { app: FastifyInstance, address: string, browser: Browser, pro
 async function start (t: Test): Promise<Session> {
   const app = await build(t, { API_TOKENS: `admin:${TOKEN},ni-team[NI]:${NI_TOKEN},audit[read]:${READ_TOKEN}`, DATABASE_WRITE_TIMEOUT_MS: '2000', CACHE_SYNC_INTERVAL_MS: '200' })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // This machine has no network: without these, Chromium keeps trying to reach Google's hosts.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   return { app, address, browser, problems: [] }
 }
 

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { AUTH, build } from './helper.ts'
+import { launchChromium } from './support/chromium.ts'
 
 const SCREENSHOTS = join(import.meta.dirname, '..', 'test-artifacts')
 
@@ -11,13 +12,7 @@ async function openDocs (t: Test): Promise<{ app: Awaited<ReturnType<typeof buil
   const app = await build(t)
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // This machine has no network: without these, Chromium keeps trying to reach Google's hosts.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   const page = await browser.newPage()
   // What the page's Content-Security-Policy stopped: Chromium says so on the console.
   const blocked: string[] = []

@@ -4,9 +4,9 @@ import { OFREPProvider } from '@openfeature/ofrep-provider'
 import { OpenFeature } from '@openfeature/server-sdk'
 import { EventSource } from 'eventsource'
 import type { FastifyInstance } from 'fastify'
-import { chromium } from 'playwright-core'
 import t from 'tap'
 import { AUTH, build } from './helper.ts'
+import { launchChromium } from './support/chromium.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
 import { until } from './support/until.ts'
 
@@ -108,12 +108,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>sales-active</title>
 t.test('OpenFeature web SDK + OFREP web provider in Chromium: the shown value changes after a PUT, on the event stream', async t => {
   const app = await build(t)
   const base = await listening(app)
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   const page = await browser.newPage()
   // The page and the SDKs' files are the test's, on the service's origin: the provider's requests are same-origin.
   await page.route(`${base}/__test/**`, async route => {
