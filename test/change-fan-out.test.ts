@@ -171,3 +171,27 @@ t.test('a long replay may take its reader longer than the slow-consumer grace; t
   await new Promise(resolve => setTimeout(resolve, 1500))
   t.equal(fanOut.dropped, 1, 'once the replay is read, a reader that falls behind is dropped')
 })
+
+t.test('a subscriber that leaves while a batch is still being written to others is skipped, the others still served', async t => {
+  const app = await build(t)
+  const sql = await directSql(t, app)
+  const log = createChangeLog(app.database)
+  const latest = await log.latestId()
+  await sql.query('UPDATE locations SET active = NOT active WHERE country = \'NI\' AND city_key = \'leon\'')
+  const batch = await log.after(latest, 10)
+  // One subscriber per slice: the second is written on a later turn of the event loop.
+  const fanOut = createChangeFanOut(log, () => latest, { ...OPTIONS, writeSlice: 1 })
+  t.teardown(() => fanOut.endAll())
+  const closers: Array<() => void> = []
+  const outputs = [counter(), counter(), counter()].map(out => ({
+    ...out,
+    once (event: string, listener: () => void) { if (event === 'close') closers.push(listener) }
+  }))
+  for (const out of outputs) (await fanOut.prepare({ filter: { country: 'NI' }, client: 'test', format: changeFormat, lastEventId: undefined })).open(out)
+  fanOut.deliver(batch)
+  closers[1]!()
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(outputs.map(out => out.writes), [1, 0, 1], 'the first and the third have the change; the one gone meanwhile was skipped')
+  t.equal(fanOut.size, 2)
+})
