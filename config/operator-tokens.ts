@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import { OperatorName, type OperatorToken } from '../schemas/config.ts'
 import { isAssignedCountryCode } from '../domain/countries.ts'
@@ -6,8 +6,14 @@ import { isAssignedCountryCode } from '../domain/countries.ts'
 /** The name of a token listed without one: every token before names existed, and the generated development token. */
 export const DEFAULT_OPERATOR = 'operator'
 
-/** The Flask service's token: printed in its tutorial, so anyone may send it. Accepted outside production only. */
-export const PUBLISHED_FLASK_TOKEN = '2234hj234h2kkjjh42kjj2b20asd6918'
+/**
+ * The SHA-256 of the Flask service's token: printed in its tutorial, so anyone may send it; accepted
+ * outside production only. Kept as a digest, so no token is written in the source.
+ */
+const PUBLISHED_FLASK_TOKEN_SHA256 = '05270076e5f3df2331ee14f5e2475ef92f7a86467d3d82f6395224454258e883'
+
+const isPublishedFlaskToken = (token: string): boolean =>
+  createHash('sha256').update(token).digest('hex') === PUBLISHED_FLASK_TOKEN_SHA256
 
 /** The shortest token production accepts: `openssl rand -base64 32` makes 44 characters. */
 export const PRODUCTION_TOKEN_MIN_LENGTH = 32
@@ -97,7 +103,7 @@ export function readOperatorTokens (list: string, guessable: 'accepted' | 'refus
 const MAKE_ONE = 'make one with `openssl rand -base64 32`'
 
 function guessableTokenProblem (token: string): string | undefined {
-  if (token === PUBLISHED_FLASK_TOKEN) {
+  if (isPublishedFlaskToken(token)) {
     return `is the Flask service's published token, which anyone can send: with NODE_ENV=production use a token of your own (${MAKE_ONE})`
   }
   if (token.length < PRODUCTION_TOKEN_MIN_LENGTH) {
