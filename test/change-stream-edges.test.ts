@@ -1,9 +1,7 @@
 import { request } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildApp } from '../app.ts'
-import { readConfig } from '../config/read-config.ts'
-import { AUTH, build, cleanUp, isolatedEnv } from './helper.ts'
+import { AUTH, build } from './helper.ts'
 import { openSse, type SseStream } from './support/sse-client.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 import { until } from './support/until.ts'
@@ -93,13 +91,8 @@ t.test('a Last-Event-ID above every id of ours gets reset; one at most 15 digits
 })
 
 t.test('a stream, taken over from Fastify, still logs a line when it opens and one when it closes', async t => {
-  const env = isolatedEnv({ LOG_LEVEL: 'info' })
   const written: string[] = []
-  const app = await buildApp({ config: readConfig(env), logStream: { write: line => { written.push(line) } } })
-  t.teardown(async () => {
-    await app.close()
-    await cleanUp(env)
-  })
+  const app = await build(t, { LOG_LEVEL: 'info' }, { logStream: { write: line => { written.push(line) } } })
   const url = await listen(app)
   const stream = await openSse(`${url}/active/events?country=NI`, { 'x-request-id': 'stream-1' })
   await stream.waitFor('hello')
