@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stopAllChildren, stopChild } from './children.ts'
-import { dropBenchData } from './infrastructure.ts'
+import { connectToRedis, dropBenchData } from './infrastructure.ts'
 import { measureLoad } from './load.ts'
 import { benchLocations } from './locations.ts'
 import { readBenchOptions } from './options.ts'
-import { rotatingGets } from './requests.ts'
+import { invalidatingGets, rotatingGets } from './requests.ts'
 import { ResponseTally } from './response-tally.ts'
 import { newestProfile, readProfile, summariseProfile } from './summarise-profile.ts'
 import { startService } from './targets.ts'
@@ -17,15 +17,17 @@ import { warmCache } from './warm-cache.ts'
  * CPU profile of the hit path: the built service under `node --cpu-prof`,
  * cache warmed, then the hit scenario's load; the profile is written when the
  * service exits on SIGTERM, and summarised. It covers start-up too (about a
- * second of migrations and loading), small beside the load.
- * Usage: npm run build && node bench/profile-hit.ts [--duration 8] [--connections 64]
+ * second of migrations and loading), small beside the load. With --miss, the
+ * miss scenario's load instead (bench/requests.ts invalidatingGets).
+ * Usage: npm run build && node bench/profile-hit.ts [--miss] [--duration 8] [--connections 64]
  */
 const DATABASE_NAME = 'nicaventas_bench_profile'
 const NAMESPACE = 'nicaventas_bench_profile'
 const PROFILE_DIRECTORY = join(import.meta.dirname, '..', 'bench-results', 'profile')
 const TOP = 25
 
-const options = readBenchOptions(process.argv.slice(2))
+const misses = process.argv.includes('--miss')
+const options = readBenchOptions(process.argv.slice(2).filter(argument => argument !== '--miss'))
 if (!existsSync(join(import.meta.dirname, '..', 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first')
 
 async function cleanUp (): Promise<void> {
@@ -45,16 +47,18 @@ try {
   })
   const { readable } = await warmCache(service.baseUrl, benchLocations(NAMESPACE))
   const tally = new ResponseTally()
-  console.error(`profiling ${options.duration} s of hits at ${options.connections} connections over ${readable.length} locations`)
+  const redis = connectToRedis()
+  console.error(`profiling ${options.duration} s of ${misses ? 'misses' : 'hits'} at ${options.connections} connections over ${readable.length} locations`)
   const load = await measureLoad({
     url: service.baseUrl,
     connections: options.connections,
     durationSeconds: options.duration,
-    requests: rotatingGets(readable, tally),
+    requests: misses ? invalidatingGets(readable, tally, redis, error => { console.error(`the bench could not delete a location's keys: ${error.message}`) }) : rotatingGets(readable, tally),
     serverPid: service.child.pid,
     neighbourPids: {}
   })
   console.error(`${load.requestsPerSecond.toFixed(0)} req/s under the profiler; answers ${JSON.stringify(tally.statuses)}, redis_cache ${JSON.stringify(tally.cacheOutcomes)}`)
+  redis.disconnect()
   await stopChild(service.child)
   const path = await newestProfile(PROFILE_DIRECTORY)
   console.log(`${path}\n`)
