@@ -58,7 +58,7 @@ async function appliedUpTo (): Promise<number> {
 
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
-const server = spawn('node', ['--max-semi-space-size=8', '--max-old-space-size=256', 'server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+const server = spawn('node', ['--max-semi-space-size=32', '--max-old-space-size=256', 'server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
 const redis = new Redis()
 const db = await mysql.createConnection({ host: '127.0.0.1', user: 'root' })
 try {

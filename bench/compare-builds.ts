@@ -16,7 +16,7 @@ import { measureWithWrk } from './wrk.ts'
  * noisy machine before it is kept.
  * Usage: node bench/compare-builds.ts [--rounds 4] [--duration 6] [--warmup 2] \
  *   'name=<dist directory>|<node flags>|<VAR=value,...>' ...
- * e.g. 'main=dist-main|--max-semi-space-size=8' 'new=dist|--max-semi-space-size=8|CACHE_LOCAL_TTL_MS=1000'
+ * e.g. 'main=dist-main|--max-semi-space-size=8' 'new=dist|--max-semi-space-size=32|CACHE_LOCAL_TTL_MS=1000'
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
