@@ -21,15 +21,15 @@ const UNAVAILABLE_CODES = new Set([
   'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED'
 ])
 
-/** Rethrows a driver error as a DatabaseUnavailableError when it means MySQL is out of reach or busy. */
-export function asUnavailable (error: unknown): never {
+/** A driver error as a DatabaseUnavailableError when it means MySQL is out of reach or busy; any other error as it is. */
+export function asUnavailable (error: unknown): unknown {
   const code = (error as { code?: string }).code
   if (code === 'ER_LOCK_WAIT_TIMEOUT') {
     // MySQL rolled the statement back: the answer can say for certain that nothing changed.
-    throw new DatabaseUnavailableError('MySQL could not lock the location in time (another change holds it); this request was not applied, try again', { cause: error })
+    return new DatabaseUnavailableError('MySQL could not lock the location in time (another change holds it); this request was not applied, try again', { cause: error })
   }
   if (code !== undefined && UNAVAILABLE_CODES.has(code)) {
-    throw new DatabaseUnavailableError('Database unavailable; try again in a few seconds', { cause: error })
+    return new DatabaseUnavailableError('Database unavailable; try again in a few seconds', { cause: error })
   }
-  throw error
+  return error
 }
