@@ -110,13 +110,14 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     let answered = false
     const cancel = deadlines.watch(Date.now() + options.writeTimeoutMs, () => {
       answered = true
-      // mysql2 never calls back for a command whose connection is destroyed, hence the error of our own.
+      // The caller is answered now: mysql2 calls back a destroyed connection's command only if MySQL's answer still arrives.
       connection.destroy()
       done(new DatabaseUnavailableError(
         `MySQL did not answer within ${options.writeTimeoutMs} ms; a write may or may not have been applied, read it back before retrying`
       ))
     })
     connection.query<T>({ sql, values }, (error, result) => {
+      // A late answer on a connection given up: it is gone, and so is its caller.
       if (answered) return
       answered = true
       cancel()
