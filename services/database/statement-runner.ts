@@ -1,5 +1,5 @@
 import type { MySQLPromisePool } from '@fastify/mysql'
-import type { PoolConnection } from 'mysql2'
+import type { PoolConnection, QueryError } from 'mysql2'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { createAdmissionGate, type AdmissionGate } from './admission-gate.ts'
 import { createDeadlines } from './deadlines.ts'
@@ -110,13 +110,13 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
     let answered = false
     const cancel = deadlines.watch(Date.now() + options.writeTimeoutMs, () => {
       answered = true
-      // The caller is answered now: mysql2 calls back a destroyed connection's command only if MySQL's answer still arrives.
+      // The caller is answered now; mysql2 may still call the command back (MySQL's answer, or a network error).
       connection.destroy()
       done(new DatabaseUnavailableError(
         `MySQL did not answer within ${options.writeTimeoutMs} ms; a write may or may not have been applied, read it back before retrying`
       ))
     })
-    connection.query<T>({ sql, values }, (error, result) => {
+    const answer = (error: QueryError | null, result?: T): void => {
       // A late answer on a connection given up: it is gone, and so is its caller.
       if (answered) return
       answered = true
@@ -129,7 +129,16 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       }
       if (error === null) done(null, result)
       else done(error)
-    })
+    }
+    try {
+      connection.query<T>({ sql, values }, answer)
+    } catch (error) {
+      // mysql2 formats the values before it sends anything: a value it cannot format is thrown here, nothing sent.
+      answered = true
+      cancel()
+      connection.release()
+      done(error)
+    }
   }
 
   function run<T extends Result> (
@@ -172,10 +181,18 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
           connection.release()
           finish(null)
         } else {
-          const { sql, values } = build()
+          // Thrown inside mysql2's callback, an error would be lost with the slot, or end the process.
+          let statement: ReturnType<StatementBuilder>
+          try {
+            statement = build()
+          } catch (buildError) {
+            connection.release()
+            finish(buildError)
+            return
+          }
           sent = true
           if (!background) statementCount++
-          onConnection(connection, sql, values, finish)
+          onConnection(connection, statement.sql, statement.values, finish)
         }
       })
     }))
