@@ -190,3 +190,27 @@ export async function runReadersWriters (options: LoadOptions): Promise<LoadResu
   }))
   return { reads, writes, failures, violations, decisive, acknowledged: acknowledgedWrites.length, lastAcknowledged }
 }
+
+/**
+ * runReadersWriters in rounds, each from where the last one left the locations, until the reads
+ * with exactly one allowed value reach `decisive` or `maxRounds` have run: a loaded machine makes
+ * fewer of them in a round, and a check with too few of them proves little. A round with a failed
+ * request ends the load: a write it did not see acknowledged leaves the next round's start unknown.
+ */
+export async function runUntilDecisive (options: LoadOptions, decisive: number, maxRounds: number): Promise<LoadResult & { rounds: number }> {
+  let total = await runReadersWriters(options)
+  let rounds = 1
+  for (; rounds < maxRounds && total.decisive < decisive && total.failures.length === 0; rounds++) {
+    const round = await runReadersWriters({ ...options, initial: total.lastAcknowledged })
+    total = {
+      reads: [...total.reads, ...round.reads],
+      writes: new Map([...total.writes].map(([city, writes]) => [city, [...writes, ...round.writes.get(city) ?? []]])),
+      failures: [...total.failures, ...round.failures],
+      violations: [...total.violations, ...round.violations],
+      decisive: total.decisive + round.decisive,
+      acknowledged: total.acknowledged + round.acknowledged,
+      lastAcknowledged: round.lastAcknowledged
+    }
+  }
+  return { ...total, rounds }
+}
