@@ -33,10 +33,10 @@ RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
 # V8's heap sizing, as `npm start` and `npm run start:dist` set it (docs/performance.md):
-# 32 MiB semi-spaces: a young collection copies the requests in flight, so fewer of them
-# (than with 8 MiB) cost a cache hit less CPU, while V8's own 64 MiB pauses longer and costs
-# more per request; and a 256 MiB old space, six
-# times the live heap the benchmark leaves after a full collection, bounds a leak. server.ts
+# 32 MiB semi-spaces, because each young collection copies every request still waiting for
+# Redis, and four times fewer collections than with 8 MiB cost a cache hit less CPU (V8's own
+# 64 MiB measured no better, at a higher peak); and a 256 MiB old space, six times the live
+# heap the benchmark leaves after a full collection, bounds a leak. server.ts
 # keeps V8's heap growth as it is without a cap (a cap alone made full collections far more
 # frequent and cost a fifth of the throughput). An operator overrides both by setting NODE_OPTIONS.
 ENV NODE_ENV=production \

@@ -26,7 +26,8 @@ const NAMESPACE = 'nicaventas_bench_profile'
 const PROFILE_DIRECTORY = join(import.meta.dirname, '..', 'bench-results', 'profile')
 const TOP = 25
 
-const misses = process.argv.includes('--miss')
+// The miss scenario deletes each answered location's keys through a client of its own.
+const redis = process.argv.includes('--miss') ? connectToRedis() : undefined
 const options = readBenchOptions(process.argv.slice(2).filter(argument => argument !== '--miss'))
 if (!existsSync(join(import.meta.dirname, '..', 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run `npm run build` first')
 
@@ -47,25 +48,24 @@ try {
   })
   const { readable } = await warmCache(service.baseUrl, benchLocations(NAMESPACE))
   const tally = new ResponseTally()
-  const redis = connectToRedis()
   const deleteErrors: string[] = []
-  console.error(`profiling ${options.duration} s of ${misses ? 'misses' : 'hits'} at ${options.connections} connections over ${readable.length} locations`)
+  console.error(`profiling ${options.duration} s of ${redis === undefined ? 'hits' : 'misses'} at ${options.connections} connections over ${readable.length} locations`)
   const load = await measureLoad({
     url: service.baseUrl,
     connections: options.connections,
     durationSeconds: options.duration,
-    requests: misses ? invalidatingGets(readable, tally, redis, error => { deleteErrors.push(error.message) }) : rotatingGets(readable, tally),
+    requests: redis === undefined ? rotatingGets(readable, tally) : invalidatingGets(readable, tally, redis, error => { deleteErrors.push(error.message) }),
     serverPid: service.child.pid,
     neighbourPids: {}
   })
   console.error(`${load.requestsPerSecond.toFixed(0)} req/s under the profiler; answers ${JSON.stringify(tally.statuses)}, redis_cache ${JSON.stringify(tally.cacheOutcomes)}`)
   // Answers that arrive after the load has ended delete on a client about to close: only errors before then count.
   if (deleteErrors.length > 0) console.error(`the bench could not delete a location's keys ${deleteErrors.length} times: ${deleteErrors[0]}`)
-  redis.disconnect()
   await stopChild(service.child)
   const path = await newestProfile(PROFILE_DIRECTORY)
   console.log(`${path}\n`)
   console.log(summariseProfile(await readProfile(path), TOP))
 } finally {
+  redis?.disconnect()
   await cleanUp()
 }
