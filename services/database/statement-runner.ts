@@ -162,13 +162,13 @@ export function createStatementRunner (pool: MySQLPromisePool, options: Statemen
       const finish: Done<T> = (error, result?) => {
         slot.leave()
         timings.statement?.(kind, Date.now() - started)
+        // A connection that came too late for its caller is no sign of a MySQL in trouble, nor an error after it.
         if (callerGone) return
         cancelDeadline()
         if (error === null) {
           resolve(result as T)
           return
         }
-        // A connection that came too late for its caller is no sign of a MySQL in trouble.
         if (!sentByServer(error)) lastFailureAt = Date.now()
         reject(asUnavailable(error))
       }
