@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { freePort, startNode, stopAllChildren, waitUntilServing, type Child } from './children.ts'
-import { dropBenchData, infrastructure } from './infrastructure.ts'
+import { stopAllChildren, type Child } from './children.ts'
+import { dropBenchData } from './infrastructure.ts'
 import { benchLocations } from './locations.ts'
 import { median } from './statistics.ts'
-import { startAnchor, startBaseline } from './targets.ts'
+import { startAnchor, startBaseline, startService } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
 import { measureWithWrk } from './wrk.ts'
 
@@ -27,7 +26,6 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '64' }
   }
 })
-const ROOT = join(import.meta.dirname, '..')
 const PATH = '/active?country=NI&city=Managua'
 
 interface Variant {
@@ -42,22 +40,14 @@ async function startVariant (spec: string, index: number): Promise<Variant> {
   const [name = '', directory = ''] = nameAndDir.split('=')
   const databaseName = `nicaventas_compare_${index}`
   await dropBenchData(databaseName, databaseName)
-  const port = await freePort()
-  const child = startNode(name, [...flags.split(' ').filter(Boolean), resolve(ROOT, directory, 'server.js')], {
-    PATH: process.env.PATH ?? '',
-    ...infrastructure,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    API_TOKENS: randomBytes(24).toString('base64url'),
-    DEMO_DATA: 'true',
-    DATABASE_NAME: databaseName,
-    CACHE_NAMESPACE: databaseName,
-    ...Object.fromEntries(env.split(',').filter(Boolean).map(pair => pair.split('=') as [string, string]))
+  const { child, baseUrl } = await startService({
+    databaseName,
+    namespace: databaseName,
+    token: randomBytes(24).toString('base64url'),
+    build: directory,
+    heapFlags: flags.split(' ').filter(Boolean),
+    env: Object.fromEntries(env.split(',').filter(Boolean).map(pair => pair.split('=') as [string, string]))
   })
-  const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntilServing(child, `${baseUrl}/ready`)
   await warmCache(baseUrl, benchLocations(databaseName))
   return { name, child, baseUrl, databaseName }
 }

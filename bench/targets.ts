@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import packageJson from '../package.json' with { type: 'json' }
 import { freePort, startNode, waitUntilServing, type Child } from './children.ts'
 import { infrastructure } from './infrastructure.ts'
@@ -18,6 +18,10 @@ export interface ServiceSettings {
   nodeFlags?: string[]
   /** Settings beyond the defaults, e.g. the local tier's. */
   env?: Record<string, string>
+  /** The built service's directory, relative to the repository (bench/compare-builds.ts): `dist` unless given. */
+  build?: string
+  /** V8's heap flags: the production ones unless given. */
+  heapFlags?: string[]
 }
 
 /** The node flags `npm run start:dist` (and the image, through NODE_OPTIONS) starts the service with: V8's heap sizing. */
@@ -31,7 +35,7 @@ export const PRODUCTION_NODE_FLAGS = packageJson.scripts['start:dist'].split(' '
  */
 export async function startService (settings: ServiceSettings): Promise<Target> {
   const port = await freePort()
-  const child = startNode('service', [...PRODUCTION_NODE_FLAGS, ...settings.nodeFlags ?? [], join(ROOT, 'dist', 'server.js')], {
+  const child = startNode('service', [...settings.heapFlags ?? PRODUCTION_NODE_FLAGS, ...settings.nodeFlags ?? [], resolve(ROOT, settings.build ?? 'dist', 'server.js')], {
     PATH: process.env.PATH ?? '',
     ...infrastructure,
     NODE_ENV: 'production',
