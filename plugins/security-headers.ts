@@ -27,7 +27,7 @@ const API_HEADER_OPTIONS: HelmetOptions = {
  * The headers helmet sets with these options, recorded once from its middleware run against a
  * response that only records them (it sets the same headers on every response, whatever the request).
  */
-function helmetHeaders (options: HelmetOptions): Record<string, string> {
+export function helmetHeaders (options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   const recorder = {
     setHeader (name: string, value: string) { headers[name.toLowerCase()] = value },

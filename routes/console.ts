@@ -1,12 +1,38 @@
 import { join } from 'node:path'
-import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { assignedCountries } from '../domain/countries.ts'
 import { ConsoleCountries } from '../schemas/console.ts'
 import { InternalError } from '../schemas/errors.ts'
+import { helmetHeaders } from '../plugins/security-headers.ts'
 
 const FILES = join(import.meta.dirname, '..', 'console')
+
+/**
+ * What the page may do: run its own script and style, and talk to this origin only. Set on the
+ * reply, so they replace the API's fixed headers (plugins/security-headers.ts) for these routes.
+ */
+const CONSOLE_HEADERS = helmetHeaders({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+      imgSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
+      styleSrc: ["'self'"],
+      connectSrc: ["'self'"]
+    }
+  },
+  frameguard: { action: 'deny' },
+  // TLS, if any, ends before the service (compose's nginx serves plain HTTP).
+  strictTransportSecurity: false,
+  referrerPolicy: { policy: 'no-referrer' }
+})
 
 /**
  * The operators' console: static files (console/) and the list of countries it offers. Its own
@@ -15,31 +41,9 @@ const FILES = join(import.meta.dirname, '..', 'console')
  * plugins/security-headers.ts, and its hot path gains no hook.
  */
 const consoleRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  await fastify.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-        imgSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        scriptSrcAttr: ["'none'"],
-        styleSrc: ["'self'"],
-        connectSrc: ["'self'"]
-      }
-    },
-    frameguard: { action: 'deny' },
-    // TLS, if any, ends before the service (compose's nginx serves plain HTTP).
-    strictTransportSecurity: false,
-    referrerPolicy: { policy: 'no-referrer' }
-  })
-  // helmet sets its headers on the raw response, and the reply's own (the API's, plugins/security-headers.ts)
-  // are written over them: copied onto the reply, the page's headers are the ones sent.
+  // The page's own policy, worked out once: @fastify/helmet would rebuild helmet's middleware for every request.
   fastify.addHook('onRequest', (_request, reply, done) => {
-    for (const name of reply.raw.getHeaderNames()) reply.header(name, reply.raw.getHeader(name))
+    reply.headers(CONSOLE_HEADERS)
     done()
   })
 

@@ -27,6 +27,14 @@ async function put (app: FastifyInstance, country: string, city: string, active:
   if (response.statusCode !== 200) throw new Error(`PUT answered ${response.statusCode}: ${response.body}`)
 }
 
+/** A connection of the test's own whose open transaction took the next history id (Rivas's change), as a slow administrator's edit would. */
+async function holdNextId (t: Test, app: FastifyInstance) {
+  const sql = await directSql(t, app)
+  await sql.beginTransaction()
+  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  return sql
+}
+
 const latestId = async (app: FastifyInstance, t: Test): Promise<number> => {
   const [rows] = await (await directSql(t, app)).query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS latest FROM location_changes')
   return Number(rows[0]!.latest)
@@ -172,10 +180,7 @@ t.test('a change held back by an id that commits late is streamed after it, in i
   const { app, url } = await listening(t)
   const stream = await subscribe(t, `${url}/active/events`)
   await stream.waitFor('hello')
-  const sql = await directSql(t, app)
-  await sql.beginTransaction()
-  // Takes the next id in an open transaction, as a slow administrator's edit would.
-  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  const sql = await holdNextId(t, app)
   await put(app, 'NI', 'Granada', true)
   await new Promise(resolve => setTimeout(resolve, 2 * app.config.CACHE_SYNC_INTERVAL_MS))
   t.same(changesIn(stream.events), [], 'the committed change waits behind the open one')
@@ -189,9 +194,7 @@ t.test('an id that never commits holds the next ones back for CHANGE_STREAM_GAP_
   const { app, url } = await listening(t, { CHANGE_STREAM_GAP_WAIT_MS: '500', CACHE_SYNC_INTERVAL_MS: '100' })
   const stream = await subscribe(t, `${url}/active/events`)
   await stream.waitFor('hello')
-  const sql = await directSql(t, app)
-  await sql.beginTransaction()
-  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  const sql = await holdNextId(t, app)
   await sql.rollback()
   const started = performance.now()
   await put(app, 'NI', 'Granada', true)
@@ -206,9 +209,7 @@ t.test('by default the gap wait covers a write that takes its whole write budget
   const { app, url } = await listening(t, { DATABASE_WRITE_TIMEOUT_MS: '4000', CACHE_SYNC_INTERVAL_MS: '200' })
   const stream = await subscribe(t, `${url}/active/events`)
   await stream.waitFor('hello')
-  const sql = await directSql(t, app)
-  await sql.beginTransaction()
-  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  const sql = await holdNextId(t, app)
   await put(app, 'NI', 'Granada', true)
   await new Promise(resolve => setTimeout(resolve, 6000))
   await sql.commit()
@@ -231,10 +232,8 @@ t.test('a bulk change is one event per city, announced at once like a single wri
 
 t.test('a change whose transaction commits just after an instance started is streamed by it', async t => {
   const first = await build(t)
-  const sql = await directSql(t, first)
-  await sql.beginTransaction()
   // Takes an id before the instance starts, and commits after: below the newest id the instance starts from.
-  await sql.query('UPDATE locations SET active = 1 WHERE country = \'NI\' AND city_key = \'rivas\'')
+  const sql = await holdNextId(t, first)
   await put(first, 'NI', 'Granada', true)
   const { url } = await listening(t, { DATABASE_NAME: first.config.DATABASE_NAME, CACHE_NAMESPACE: first.config.CACHE_NAMESPACE })
   const stream = await subscribe(t, `${url}/active/events`)

@@ -117,8 +117,9 @@ export function createChangeFanOut (changes: ChangeLog, position: () => number |
 
   function remove (subscriber: Subscriber): void {
     subscriber.gone = true
-    const set = setOf(subscriber.filter)
-    if (!set.delete(subscriber)) return
+    // Looked up, not made: a subscriber removed twice (dropped as slow, then closed) leaves no empty set behind.
+    const set = sets.get(filterKey(subscriber.filter))
+    if (set?.delete(subscriber) !== true) return
     count--
     const held = perClient.get(subscriber.client)! - 1
     if (held === 0) perClient.delete(subscriber.client)
