@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { CityName, CountryCode } from './location.ts'
 
 export const ChangeStreamQuery = Type.Object({
@@ -28,3 +28,4 @@ export const ChangeEventData = Type.Object({
   version: Type.Integer({ minimum: 1, description: 'The location\'s version after the change' }),
   changed_at: Type.String({ format: 'date-time' })
 }, { additionalProperties: false })
+export type ChangeEvent = Static<typeof ChangeEventData>

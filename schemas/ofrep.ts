@@ -87,4 +87,3 @@ export const BulkQuery = Type.Object({
 
 export type EvaluationContextData = Static<typeof EvaluationContext>
 export type EvaluationSuccessData = Static<typeof EvaluationSuccess>
-export type EvaluationFailureCode = Static<typeof EvaluationFailure>['errorCode']

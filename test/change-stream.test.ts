@@ -1,6 +1,9 @@
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
 import type { FastifyInstance } from 'fastify'
 import type { RowDataPacket } from 'mysql2/promise'
 import t, { type Test } from 'tap'
+import { ChangeEventData } from '../schemas/change-stream.ts'
 import { AUTH, build } from './helper.ts'
 import { directSql } from './support/direct-sql.ts'
 import { changesIn, openSse, type SseStream } from './support/sse-client.ts'
@@ -61,6 +64,10 @@ t.test('a stream opens with hello and a retry hint, then carries each change as 
   const events = await stream.waitFor('change', 3)
   t.match(events[0]!.data, /^\{"country":"NI","city":"Managua","active":false,"action":"update","version":\d+,"changed_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}$/,
     'the change event\'s data, field by field in this order')
+  const ajv = new Ajv2020({ strict: false })
+  addFormats.default(ajv)
+  const matchesSchema = ajv.compile(ChangeEventData)
+  for (const event of events) t.ok(matchesSchema(JSON.parse(event.data)), `${event.data} is what schemas/change-stream.ts describes`)
   const changes = changesIn(events)
   t.same(changes.map(({ id, country, city, active, action }) => ({ id, country, city, active, action })), [
     { id: latest + 1, country: 'NI', city: 'Managua', active: false, action: 'update' },

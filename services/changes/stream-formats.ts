@@ -1,3 +1,4 @@
+import type { ChangeEvent } from '../../schemas/change-stream.ts'
 import type { StoredChange } from './change-log.ts'
 
 /**
@@ -29,7 +30,7 @@ const changeEvent = (change: StoredChange): string => `id: ${change.id}\nevent: 
   action: change.action,
   version: change.version,
   changed_at: change.changedAt
-})}\n\n`
+} satisfies ChangeEvent)}\n\n`
 
 /** GET /active/events: one `change` event per change; `hello` and `reset` carry the newest id. */
 export const changeFormat: StreamFormat = {
