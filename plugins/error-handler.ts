@@ -2,6 +2,7 @@ import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { noteFailure } from '../logging/request-failures.ts'
 import { DatabaseUnavailableError } from '../services/database/errors.ts'
+import { StreamRefusedError } from '../services/changes/change-fan-out.ts'
 
 /**
  * Client errors (4xx) keep Fastify's standard body and message. Server
@@ -19,8 +20,8 @@ export default fp(async function errorHandler (fastify) {
     // Overload shedding (plugins/under-pressure.ts): expected, its Retry-After set, its message ours.
     if (error.code === 'FST_UNDER_PRESSURE') return reply.send(error)
 
-    if (error instanceof DatabaseUnavailableError) {
-      // Expected while MySQL is down or busy, and counted in /metrics: a warning, no stack.
+    if (error instanceof DatabaseUnavailableError || error instanceof StreamRefusedError) {
+      // Expected while MySQL is down or busy, or an instance streams to all it may: a warning, no stack.
       noteFailure(request, { level: 'warn', details: { reason: error.message, cause: (error.cause as { code?: string } | undefined)?.code } })
       return reply.code(503).header('retry-after', String(error.retryAfterSeconds))
         .send({ statusCode: 503, error: 'Service Unavailable', message: error.message })

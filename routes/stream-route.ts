@@ -7,7 +7,6 @@ import type { ChangeFilter } from '../services/changes/change-log.ts'
 import type { StreamFormat } from '../services/changes/stream-formats.ts'
 import { locationId } from '../domain/location.ts'
 import { clientKeyOf } from '../services/auth/client-key.ts'
-import { StreamRefusedError } from '../services/changes/change-fan-out.ts'
 import { ChangeStreamHeaders, ChangeStreamQuery, EventStream } from '../schemas/change-stream.ts'
 import { BadRequest, InternalError, ServiceUnavailable } from '../schemas/errors.ts'
 
@@ -43,14 +42,8 @@ const STREAM_HEADERS = {
  * ends it. Taken over, it never reaches onResponse: it logs its own lines.
  */
 async function sendStream (request: FastifyRequest, reply: FastifyReply, fanOut: ChangeFanOut, stream: StreamRequest): Promise<FastifyReply> {
-  let prepared
-  try {
-    prepared = await fanOut.prepare(stream)
-  } catch (error) {
-    if (!(error instanceof StreamRefusedError)) throw error
-    return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).header('cache-control', 'no-store')
-      .send({ statusCode: 503, error: 'Service Unavailable', message: error.message })
-  }
+  // A refusal (StreamRefusedError) is answered by plugins/error-handler.ts, with its Retry-After.
+  const prepared = await fanOut.prepare(stream)
   reply.hijack()
   reply.raw.writeHead(200, { ...reply.getHeaders(), ...STREAM_HEADERS } as OutgoingHttpHeaders)
   const opened = performance.now()
