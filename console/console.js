@@ -36,7 +36,8 @@ class ApiError extends Error {
   }
 }
 
-async function api (method, url, body) {
+/** A request to the service, answered 2xx; anything else, a lost connection included, is an ApiError. */
+async function send (method, url, body) {
   const headers = { accept: 'application/json' }
   if (state.token !== null) headers.authorization = `Bearer ${state.token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -46,10 +47,13 @@ async function api (method, url, body) {
   } catch {
     throw new ApiError(0, { message: '' })
   }
-  const text = await response.text()
-  const parsed = text === '' ? null : JSON.parse(text)
-  if (!response.ok) throw new ApiError(response.status, parsed, response.headers.get('retry-after'))
-  return parsed
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null), response.headers.get('retry-after'))
+  return response
+}
+
+async function api (method, url, body) {
+  const text = await (await send(method, url, body)).text()
+  return text === '' ? null : JSON.parse(text)
 }
 
 /** What to tell the operator about a failed request; `what` says what was being done. */
@@ -150,10 +154,10 @@ async function fetchAllPages (country) {
   let cursor = null
   do {
     const query = `country=${country}&limit=${PAGE_LIMIT}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
-    const response = await fetch(`/active/cities?${query}`, { cache: 'no-store' })
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null), response.headers.get('retry-after'))
+    const url = `/active/cities?${query}`
+    const response = await send('GET', url)
     const body = await response.json()
-    pages.push({ url: `/active/cities?${query}`, etag: response.headers.get('etag'), body })
+    pages.push({ url, etag: response.headers.get('etag'), body })
     cursor = body.next_cursor
   } while (cursor !== null)
   return pages

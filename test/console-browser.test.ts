@@ -327,3 +327,15 @@ t.test('where the change stream is unavailable, the console says so and polls: a
   // A 404 from the stream is expected here; any other problem is not.
   t.same(session.problems.filter(problem => !/404/.test(problem)), [])
 })
+
+t.test('a list the service cannot be reached for says so, as any other request does', async t => {
+  const session = await start(t)
+  const page = await openConsole(session)
+  await signIn(page, TOKEN)
+  await page.getByText('Conectado como admin').waitFor()
+  // The connection fails for the list's pages only: the page and the sign-in were served.
+  await page.route('**/active/cities?**', route => route.abort('connectionrefused'))
+  await page.fill('#country', 'NI')
+  await page.click('#country-form button[type="submit"]')
+  await t.resolves(page.getByText(/No se pudieron leer las ciudades de .*: no se pudo contactar con el servicio/).waitFor(), 'the operator is told the service could not be reached')
+})
