@@ -73,7 +73,7 @@ export function shutdownGraceMs (config: Config): number {
 }
 
 /** The HTTP server's options: the logger, limits and timeouts, request ids, and how inputs are validated. */
-function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
+function serverOptions (options: Pick<AppOptions, 'config' | 'logStream'>): FastifyHttpOptions<Server> {
   const requestId = createRequestIds()
   return {
     logger: options.logStream === undefined
@@ -108,8 +108,12 @@ function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
   }
 }
 
-/** The whole service, as the server runs it and as the tests build it. */
-export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+/**
+ * The server and the plugins every request passes through, whatever its route: its options
+ * (logging, ids, validation, limits), errors, security headers, close, admission and metrics.
+ * No data and no routes: buildApp adds them, and bench/featured-server.ts measures this alone.
+ */
+export async function buildServerShell (options: Pick<AppOptions, 'config' | 'logStream'>) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
 
   // Only JSON bodies: anything else is 415, not a string for the validator to reject.
@@ -124,6 +128,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(gracefulClose)
   await app.register(underPressure)
   await app.register(metrics)
+  return app
+}
+
+/** The whole service, as the server runs it and as the tests build it. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const app = await buildServerShell(options)
   await app.register(databaseSchema)
   await app.register(mysql)
   await app.register(redis)

@@ -10,7 +10,7 @@ export interface PointSelectRate {
 }
 
 // The service's own statement for one location (services/availability/location-store.ts), by the same text protocol.
-const POINT_SELECT = 'SELECT country, city, city_key, active FROM locations WHERE (country = ? AND city_key = ?)'
+export const POINT_SELECT = 'SELECT country, city, city_key, active FROM locations WHERE (country = ? AND city_key = ?)'
 // Callers per pooled connection: enough to keep every connection busy, as the miss scenario's 64 HTTP connections do.
 const CALLERS_PER_CONNECTION = 4
 

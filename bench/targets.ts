@@ -69,6 +69,34 @@ export async function startAnchor (namespace: string): Promise<Target> {
   return { child, baseUrl }
 }
 
+/** The service without its data (bench/featured-server.ts): its server and per-request plugins, answering a constant. */
+export async function startFeatured (): Promise<Target> {
+  const port = await freePort()
+  const child = startNode('featured server', [...PRODUCTION_NODE_FLAGS, join(ROOT, 'bench', 'featured-server.ts')], {
+    PATH: process.env.PATH ?? '',
+    PORT: String(port)
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}/active?country=NI&city=Managua`)
+  return { child, baseUrl }
+}
+
+/** Bare Fastify plus the miss's MySQL statement (bench/statement-anchor-server.ts), on the service's database. */
+export async function startStatementAnchor (databaseName: string, poolSize: number): Promise<Target> {
+  const port = await freePort()
+  const child = startNode('statement anchor', [join(ROOT, 'bench', 'statement-anchor-server.ts')], {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    ...infrastructure,
+    DATABASE_NAME: databaseName,
+    POOL_SIZE: String(poolSize)
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}/active?country=NI&city=Managua`)
+  return { child, baseUrl }
+}
+
 /** The bare Fastify server (bench/baseline-server.ts), logging off or at info. */
 export async function startBaseline (log: 'off' | 'info'): Promise<Target> {
   const port = await freePort()

@@ -9,7 +9,7 @@ import { sendTagged } from './conditional.ts'
 const JSON_UTF8 = 'application/json; charset=utf-8'
 
 /** GET /active's answer, or 304: encoded by the service once per cached value (services/availability/service.ts), sent as it is, without the schema's serializer. */
-function sendAnswer (request: FastifyRequest, reply: FastifyReply, answer: TaggedAnswer<string>): void {
+export function sendAnswer (request: FastifyRequest, reply: FastifyReply, answer: TaggedAnswer<string>): void {
   const body = sendTagged(request, reply, answer)
   if (typeof body === 'string') reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)
 }
