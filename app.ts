@@ -72,8 +72,11 @@ export function shutdownGraceMs (config: Config): number {
   return 2 * config.DATABASE_WRITE_TIMEOUT_MS + 2000
 }
 
+/** What the server and its per-request plugins need: the configuration, and where the log goes. */
+type ShellOptions = Pick<AppOptions, 'config' | 'logStream'>
+
 /** The HTTP server's options: the logger, limits and timeouts, request ids, and how inputs are validated. */
-function serverOptions (options: Pick<AppOptions, 'config' | 'logStream'>): FastifyHttpOptions<Server> {
+function serverOptions (options: ShellOptions): FastifyHttpOptions<Server> {
   const requestId = createRequestIds()
   return {
     logger: options.logStream === undefined
@@ -111,9 +114,9 @@ function serverOptions (options: Pick<AppOptions, 'config' | 'logStream'>): Fast
 /**
  * The server and the plugins every request passes through, whatever its route: its options
  * (logging, ids, validation, limits), errors, security headers, close, admission and metrics.
- * No data and no routes: buildApp adds them, and bench/featured-server.ts measures this alone.
+ * No data and no routes: buildApp adds them, and bench/shell-server.ts measures this alone.
  */
-export async function buildServerShell (options: Pick<AppOptions, 'config' | 'logStream'>) {
+export async function buildServerShell (options: ShellOptions): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
 
   // Only JSON bodies: anything else is 415, not a string for the validator to reject.

@@ -1,6 +1,6 @@
-import { setFlagsFromString } from 'node:v8'
 import closeWithGrace from 'close-with-grace'
 import { buildApp, shutdownGraceMs } from './app.ts'
+import { restoreLargeHeapGrowth } from './heap-growth.ts'
 import { TriggerCreationRefused } from './db/migrate.ts'
 import { DatabaseUnreachable } from './db/unreachable.ts'
 import { readConfig, type Config } from './config/read-config.ts'
@@ -24,12 +24,7 @@ function exitIfExplained (error: unknown): never {
   throw error
 }
 
-// V8 lets the old generation grow past what survived a full collection by a factor it lowers with the
-// old-space cap: 1.3 to 1.4 under the image's cap, 4 only with 2 GiB and more. Under load that meant a
-// full collection every few megabytes, and 15-25% fewer cache hits per second (docs/performance.md). The
-// cap stays, to bound a leak; this restores the large heap's factor under it. Set here because Node
-// refuses the flag in NODE_OPTIONS; V8 reads it at each collection, so it holds from the first one.
-setFlagsFromString('--heap-growing-percent=300')
+restoreLargeHeapGrowth()
 
 const config = configOrExit()
 const app = await buildApp({ config }).catch(exitIfExplained)

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise'
 import { locationId } from '../domain/location.ts'
+import { SELECT_ONE_LOCATION } from '../services/availability/location-store.ts'
 import { infrastructure } from './infrastructure.ts'
 import type { BenchLocation } from './locations.ts'
 
@@ -9,16 +10,15 @@ export interface PointSelectRate {
   poolSize: number
 }
 
-// The service's own statement for one location (services/availability/location-store.ts), by the same text protocol.
-export const POINT_SELECT = 'SELECT country, city, city_key, active FROM locations WHERE (country = ? AND city_key = ?)'
 // Callers per pooled connection: enough to keep every connection busy, as the miss scenario's 64 HTTP connections do.
 const CALLERS_PER_CONNECTION = 4
 
 /**
- * MariaDB's own rate for the statement a miss runs: one pool of the
+ * MariaDB's own rate for the statement a miss runs while a pooled connection
+ * is free (under a queue, several misses share one): one pool of the
  * service's size, kept busy for `durationSeconds` by this process, over
- * the same locations in the same order. The miss path cannot be faster;
- * the ratio of the two says how much of a miss is MySQL's.
+ * the same locations in the same order. The ratio of the two says how much
+ * of a miss is MySQL's.
  */
 export async function measurePointSelects (databaseName: string, locations: BenchLocation[], poolSize: number, durationSeconds: number): Promise<PointSelectRate> {
   const pool = mysql.createPool({
@@ -39,7 +39,8 @@ export async function measurePointSelects (databaseName: string, locations: Benc
     await Promise.all(Array.from({ length: poolSize * CALLERS_PER_CONNECTION }, async (_, caller) => {
       for (let next = caller; performance.now() < endAt; next += poolSize * CALLERS_PER_CONNECTION) {
         const id = ids[next % ids.length] as { country: string, cityKey: string }
-        await pool.query(POINT_SELECT, [id.country, id.cityKey])
+        // The service's own statement for one location, by the same text protocol.
+        await pool.query(SELECT_ONE_LOCATION, [id.country, id.cityKey])
         queries++
       }
     }))

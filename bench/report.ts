@@ -5,8 +5,8 @@ import type { StormResult } from './miss-storm.ts'
 import type { FanOutResult } from './fan-out.ts'
 
 export interface ScenarioRun extends LoadMeasurement {
-  scenario: 'baseline' | 'featured' | 'anchor' | 'hit' | 'local' | 'miss' | 'statement' | 'mixed'
-  /** For baseline, featured, anchor, hit and local: which alternation round. */
+  scenario: 'baseline' | 'shell' | 'anchor' | 'hit' | 'local' | 'miss' | 'statement' | 'mixed'
+  /** For baseline, shell, anchor, hit and local: which alternation round. */
   round?: number
   statuses: Record<string, number>
   cacheOutcomes: Record<string, number>
@@ -33,12 +33,19 @@ export interface BenchReport {
   /** The service with its local tier on (CACHE_LOCAL_TTL_MS), against the same baseline rounds. */
   localBaselineRatio: RatioSummary
   localBaselineCpuRatio: RatioSummary
-  /** The service without its data (bench/featured-server.ts) against the bare route: what its per-request features cost, per server CPU-second. */
-  featuredBaselineCpuRatio: RatioSummary
-  /** The local tier against the service without its data: what our own lookup costs, per server CPU-second. */
-  localFeaturedCpuRatio: RatioSummary
-  /** The miss scenario beside MariaDB's own rate for the statement a miss runs. */
-  missPath: { missRequestsPerSecond: number, statementAnchorRequestsPerSecond: number, pointSelectsPerSecond: number, poolSize: number }
+  /** The service's shell without its data (bench/shell-server.ts) against the bare route: what its per-request features cost, per server CPU-second. */
+  shellBaselineCpuRatio: RatioSummary
+  /** The local tier against the service's shell: what our own lookup costs, per server CPU-second. */
+  localShellCpuRatio: RatioSummary
+  /** The miss scenario beside MariaDB's own rate for its statement, and beside bare Fastify running that statement once per request (bench/statement-server.ts). */
+  missPath: {
+    missRequestsPerSecond: number
+    missRequestsPerCpuSecond: number
+    statementRequestsPerSecond: number
+    statementRequestsPerCpuSecond: number
+    pointSelectsPerSecond: number
+    poolSize: number
+  }
   storms: StormResult[]
   /** N change streams on one instance, one write: until every subscriber had it, and memory per stream. */
   fanOut: FanOutResult
@@ -47,6 +54,14 @@ export interface BenchReport {
   anchorPeakRssMb: number
   targets: Array<{ target: string, measured: string, met: boolean }>
   failures: string[]
+}
+
+/** What the references answer, in place of the service's cache outcomes. */
+const CONSTANT_ANSWERS: Partial<Record<ScenarioRun['scenario'], string>> = {
+  baseline: '(constant)',
+  shell: '(constant)',
+  anchor: '(one GET)',
+  statement: '(one SELECT)'
 }
 
 /** Requests per second of server CPU: the cost of a request, less sensitive than req/s to who else is using the cores. */
@@ -88,7 +103,7 @@ export function formatReport (report: BenchReport): string {
       `${fixed(run.neighbourCpuPercent.redis ?? Number.NaN)}%`,
       `${fixed(run.neighbourCpuPercent.mysql ?? Number.NaN)}%`,
       fixed(run.serverPeakRssMb, 1),
-      run.scenario === 'baseline' || run.scenario === 'featured' ? '(constant)' : run.scenario === 'anchor' ? '(one GET)' : percentages(run.cacheOutcomes)
+      CONSTANT_ANSWERS[run.scenario] ?? percentages(run.cacheOutcomes)
     ])
   )
   const ratioLines = (label: string, ratio: RatioSummary) => [
@@ -113,11 +128,12 @@ export function formatReport (report: BenchReport): string {
     ...ratioLines('hit / baseline (requests per server CPU-second, per round)', report.hitBaselineCpuRatio),
     ...ratioLines('local tier / baseline (req/s, per round)', report.localBaselineRatio),
     ...ratioLines('local tier / baseline (requests per server CPU-second, per round)', report.localBaselineCpuRatio),
-    ...ratioLines('featured / baseline: the per-request features without our lookup (requests per server CPU-second, per round)', report.featuredBaselineCpuRatio),
-    ...ratioLines('local tier / featured: our lookup (requests per server CPU-second, per round)', report.localFeaturedCpuRatio),
+    ...ratioLines('shell / baseline: the per-request features without our lookup (requests per server CPU-second, per round)', report.shellBaselineCpuRatio),
+    ...ratioLines('local tier / shell: our lookup (requests per server CPU-second, per round)', report.localShellCpuRatio),
     `service peak RSS over the whole run (VmHWM, the larger of the two service processes): ${fixed(report.servicePeakRssMb, 1)} MB; bare server: ${fixed(report.baselinePeakRssMb, 1)} MB; anchor: ${fixed(report.anchorPeakRssMb, 1)} MB`,
     `miss path: ${fixed(missPath.missRequestsPerSecond)} req/s against MariaDB's ${fixed(missPath.pointSelectsPerSecond)} point selects/s (the same statement, a pool of ${missPath.poolSize}): ${fixed(missPath.missRequestsPerSecond / missPath.pointSelectsPerSecond, 2)} of it`,
-    `  bare Fastify with that statement and no cache (statement): ${fixed(missPath.statementAnchorRequestsPerSecond)} req/s, ${fixed(missPath.statementAnchorRequestsPerSecond / missPath.pointSelectsPerSecond, 2)} of MariaDB's rate; the miss is ${fixed(missPath.missRequestsPerSecond / missPath.statementAnchorRequestsPerSecond, 2)} of it`,
+    `  bare Fastify with one such statement per request and no cache (statement): ${fixed(missPath.statementRequestsPerSecond)} req/s, ${fixed(missPath.statementRequestsPerSecond / missPath.pointSelectsPerSecond, 2)} of MariaDB's rate; ` +
+      `the miss is ${fixed(missPath.missRequestsPerSecond / missPath.statementRequestsPerSecond, 2)} of it by req/s, ${fixed(missPath.missRequestsPerCpuSecond / missPath.statementRequestsPerCpuSecond, 2)} by requests per server CPU-second`,
     '',
     'miss storm (MySQL statements counted server-wide):',
     ...storms,

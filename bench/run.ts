@@ -18,7 +18,7 @@ import { formatReport, requestsPerCpuSecond, writeReport, type BenchReport, type
 import { invalidatingGets, mixedRequests, rotatingGets } from './requests.ts'
 import { ResponseTally, share } from './response-tally.ts'
 import { median } from './statistics.ts'
-import { PRODUCTION_NODE_FLAGS, startAnchor, startBaseline, startFeatured, startService, startStatementAnchor, type Target } from './targets.ts'
+import { PRODUCTION_NODE_FLAGS, startAnchor, startBaseline, startShell, startService, startStatementServer, type Target } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
 import { measureWithWrk, wrkAvailable } from './wrk.ts'
 
@@ -121,7 +121,7 @@ async function cacheOutcomes (target: Target): Promise<Record<string, number>> {
   return { ...outcomes, local: Number(/^nicaventas_cache_local_hits_total (\d+)$/m.exec(text)?.[1] ?? 0) }
 }
 
-type WrkScenario = 'baseline' | 'featured' | 'anchor' | 'hit' | 'local'
+type WrkScenario = 'baseline' | 'shell' | 'anchor' | 'hit' | 'local'
 const isService = (scenario: WrkScenario) => scenario === 'hit' || scenario === 'local'
 
 /** One wrk run of GET /active for Managua; for the service, its cache outcomes over the run from /metrics. */
@@ -160,21 +160,21 @@ async function measureWrk (scenario: WrkScenario, target: Target, round: number)
 }
 
 /** The servers the hit and the local tier are measured against, in the same rounds. */
-interface References { baseline: Target, featured: Target, anchor: Target }
+interface References { baseline: Target, shell: Target, anchor: Target }
 
-/** Baseline, featured, anchor, hit and local take turns, starting one later each round, so drift on a noisy machine hits all alike. */
-async function alternateBaselineAndHit ({ baseline, featured, anchor }: References, service: Target, local: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
+/** Baseline, shell, anchor, hit and local take turns, starting one later each round, so drift on a noisy machine hits all alike. */
+async function alternateBaselineAndHit ({ baseline, shell, anchor }: References, service: Target, local: Target, locations: BenchLocation[]): Promise<ScenarioRun[]> {
   const gets: RequestsFor = tally => rotatingGets(locations, tally)
   console.error(`warming up the bare server and the hit path (${options.warmup} s each, ${useWrk ? 'wrk' : 'autocannon'})`)
   if (useWrk) {
     await measureWithWrkRun('baseline', baseline, options.warmup)
-    await measureWithWrkRun('featured', featured, options.warmup)
+    await measureWithWrkRun('shell', shell, options.warmup)
     await measureWithWrkRun('anchor', anchor, options.warmup)
     await measureWithWrkRun('hit', service, options.warmup)
     await measureWithWrkRun('local', local, options.warmup)
   } else {
     await warmUp(baseline, gets)
-    await warmUp(featured, gets)
+    await warmUp(shell, gets)
     await warmUp(anchor, gets)
     await warmUp(service, gets)
     await warmUp(local, gets)
@@ -182,15 +182,15 @@ async function alternateBaselineAndHit ({ baseline, featured, anchor }: Referenc
   const runs: ScenarioRun[] = []
   for (let round = 1; round <= options.rounds; round++) {
     const turns = useWrk
-      ? [() => measureWrk('baseline', baseline, round), () => measureWrk('featured', featured, round), () => measureWrk('anchor', anchor, round), () => measureWrk('hit', service, round), () => measureWrk('local', local, round)]
-      : [() => measure('baseline', baseline, gets, ['GET 200'], round), () => measure('featured', featured, gets, ['GET 200'], round), () => measure('anchor', anchor, gets, ['GET 200'], round), () => measure('hit', service, gets, ['GET 200'], round), () => measure('local', local, gets, ['GET 200'], round)]
+      ? [() => measureWrk('baseline', baseline, round), () => measureWrk('shell', shell, round), () => measureWrk('anchor', anchor, round), () => measureWrk('hit', service, round), () => measureWrk('local', local, round)]
+      : [() => measure('baseline', baseline, gets, ['GET 200'], round), () => measure('shell', shell, gets, ['GET 200'], round), () => measure('anchor', anchor, gets, ['GET 200'], round), () => measure('hit', service, gets, ['GET 200'], round), () => measure('local', local, gets, ['GET 200'], round)]
     const shift = (round - 1) % turns.length
     for (const run of [...turns.slice(shift), ...turns.slice(0, shift)]) runs.push(await run())
   }
   return runs
 }
 
-function ratioSummary (runs: ScenarioRun[], scenario: 'featured' | 'hit' | 'local', rate: (run: ScenarioRun) => number, reference: 'baseline' | 'featured' | 'anchor' = 'baseline'): RatioSummary {
+function ratioSummary (runs: ScenarioRun[], scenario: 'shell' | 'hit' | 'local', rate: (run: ScenarioRun) => number, reference: 'baseline' | 'shell' | 'anchor' = 'baseline'): RatioSummary {
   const perRound = Array.from({ length: options.rounds }, (_, index) => {
     const roundRate = (scenario: string) => {
       const run = runs.find(candidate => candidate.scenario === scenario && candidate.round === index + 1)
@@ -215,15 +215,17 @@ async function measureMisses (service: Target, locations: BenchLocation[], redis
   return run
 }
 
-/** Bare Fastify plus the miss's statement, under the miss scenario's own requests (the bench's deletes included, so its generator works alike). */
-async function measureStatementAnchor (locations: BenchLocation[], redis: Redis): Promise<ScenarioRun> {
-  const anchor = await startStatementAnchor(DATABASE_NAME, POOL_SIZE)
-  const requestsFor: RequestsFor = tally => invalidatingGets(locations, tally, redis, () => {})
-  console.error(`statement anchor: warming up (${options.warmup} s), then measuring`)
-  await warmUp(anchor, requestsFor)
-  const run = await measure('statement', anchor, requestsFor, ['GET 200'])
-  await stopChild(anchor.child)
-  return run
+/** Bare Fastify plus one point select per request, under the miss scenario's own requests (the bench's deletes included, so its generator works alike). */
+async function measureStatementServer (locations: BenchLocation[], redis: Redis): Promise<ScenarioRun> {
+  const server = await startStatementServer(DATABASE_NAME, POOL_SIZE)
+  try {
+    const requestsFor: RequestsFor = tally => invalidatingGets(locations, tally, redis, () => {})
+    console.error(`statement: warming up (${options.warmup} s), then measuring`)
+    await warmUp(server, requestsFor)
+    return await measure('statement', server, requestsFor, ['GET 200'])
+  } finally {
+    await stopChild(server.child)
+  }
 }
 
 async function measureMixed (service: Target, locations: BenchLocation[], token: string): Promise<ScenarioRun> {
@@ -305,10 +307,10 @@ function notes (): string[] {
       ? 'p50/p99: wrk\'s latency histogram (baseline, hit) or every response\'s latency (autocannon); req/s: requests over the run\'s duration (wrk) or autocannon\'s mean of per-second counts'
       : 'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',
     `the service runs with the heap sizing of npm run start:dist and the image (${PRODUCTION_NODE_FLAGS.join(' ')}); the bare server and the anchor run with Node's defaults, as a bare Fastify would`,
-    'featured: the service without its data (bench/featured-server.ts), the server and plugins every request passes through (request log, ids, validation, security headers, close, admission, metrics) answering a constant, with the service\'s heap sizing: against the bare server, what those features cost in Fastify; the local tier against it, what our own lookup costs',
+    'shell: the service\'s shell without its data (bench/shell-server.ts), the server and plugins every request passes through (request log, ids, validation, security headers, close, admission, metrics) and GET /active\'s schema and answer, answering a constant, started as the service is: against the bare server, what those features cost in Fastify; the local tier against it, what our own lookup costs',
     `local tier: a second service instance with CACHE_LOCAL_TTL_MS=${LOCAL_TIER_ENV.CACHE_LOCAL_TTL_MS} and its own database and namespace; its answers are still redis_cache "hit", and /metrics tells which came from memory`,
     `miss path: MariaDB's rate is the service's own point select by the text protocol, from this process through a pool of ${POOL_SIZE} kept busy by ${POOL_SIZE * 4} callers, over the same locations`,
-    'statement: bare Fastify plus the miss\'s statement through a mysql2 pool of the same size and no cache (bench/statement-anchor-server.ts), under the miss scenario\'s requests and deletes: against MariaDB\'s rate, what HTTP adds; the miss against it, what the lease protocol and the service\'s per-request features add',
+    'statement: bare Fastify plus one point select per request (the statement of MariaDB\'s rate) through a mysql2 pool of the same size, no cache (bench/statement-server.ts), under the miss scenario\'s requests and deletes: against MariaDB\'s rate, what an HTTP request with one statement costs here; the miss against it, what the lease protocol and the per-request features add, less what shared statements save',
     'miss: the bench deletes a location\'s cache keys as its answer arrives (the service filled them before answering), and the same location comes back a lap of the location list later',
     'mixed: each connection sends 19 GETs then one authenticated PUT writing the location\'s current value (5% writes, each invalidating its key)',
     'miss storm: MySQL counters are server-wide (SHOW GLOBAL STATUS), so anything else using this MariaDB adds to them; the idle window measures that noise'
@@ -316,7 +318,7 @@ function notes (): string[] {
 }
 
 async function main (): Promise<number> {
-  console.error(`bench: ${options.rounds} rounds of baseline/featured/anchor/hit/local tier, ${options.duration} s each at ${options.connections} connections, then miss, mixed and ${STORMS} miss storms`)
+  console.error(`bench: ${options.rounds} rounds of baseline/shell/anchor/hit/local tier, ${options.duration} s each at ${options.connections} connections, then miss, mixed and ${STORMS} miss storms`)
   await dropBenchData(DATABASE_NAME, NAMESPACE)
   await dropBenchData(LOCAL_DATABASE_NAME, LOCAL_NAMESPACE)
   await dropBenchData(FAN_OUT_DATABASE_NAME, FAN_OUT_NAMESPACE)
@@ -325,11 +327,11 @@ async function main (): Promise<number> {
   const redis = connectToRedis()
   try {
     Object.assign(localServers, await localServerPids(mysql, redis))
-    const [service, local, baseline, featured, anchor] = await Promise.all([
+    const [service, local, baseline, shell, anchor] = await Promise.all([
       startService({ databaseName: DATABASE_NAME, namespace: NAMESPACE, token }),
       startService({ databaseName: LOCAL_DATABASE_NAME, namespace: LOCAL_NAMESPACE, token, env: LOCAL_TIER_ENV }),
       startBaseline(options.baselineLog),
-      startFeatured(),
+      startShell(),
       startAnchor(NAMESPACE)
     ])
     await warmCache(local.baseUrl, benchLocations(LOCAL_NAMESPACE))
@@ -338,11 +340,11 @@ async function main (): Promise<number> {
     const locations = warm.readable
     console.error(`service ready with ${locations.length} demo locations cached`)
 
-    const runs = await alternateBaselineAndHit({ baseline, featured, anchor }, service, local, locations)
+    const runs = await alternateBaselineAndHit({ baseline, shell, anchor }, service, local, locations)
     const misses = await measureMisses(service, locations, redis)
     runs.push(misses)
-    const statementAnchor = await measureStatementAnchor(locations, redis)
-    runs.push(statementAnchor)
+    const statement = await measureStatementServer(locations, redis)
+    runs.push(statement)
     console.error(`MariaDB's own rate for a miss's statement: ${options.duration} s of point selects, a pool of ${POOL_SIZE}`)
     const pointSelects = await measurePointSelects(DATABASE_NAME, locations, POOL_SIZE, options.duration)
     runs.push(await measureMixed(service, locations, token))
@@ -369,9 +371,9 @@ async function main (): Promise<number> {
       hitBaselineCpuRatio: ratios.hitCpu,
       localBaselineRatio: ratios.local,
       localBaselineCpuRatio: ratioSummary(runs, 'local', requestsPerCpuSecond),
-      featuredBaselineCpuRatio: ratioSummary(runs, 'featured', requestsPerCpuSecond),
-      localFeaturedCpuRatio: ratioSummary(runs, 'local', requestsPerCpuSecond, 'featured'),
-      missPath: { missRequestsPerSecond: misses.requestsPerSecond, statementAnchorRequestsPerSecond: statementAnchor.requestsPerSecond, pointSelectsPerSecond: pointSelects.queriesPerSecond, poolSize: POOL_SIZE },
+      shellBaselineCpuRatio: ratioSummary(runs, 'shell', requestsPerCpuSecond),
+      localShellCpuRatio: ratioSummary(runs, 'local', requestsPerCpuSecond, 'shell'),
+      missPath: { missRequestsPerSecond: misses.requestsPerSecond, statementRequestsPerSecond: statement.requestsPerSecond, statementRequestsPerCpuSecond: requestsPerCpuSecond(statement), missRequestsPerCpuSecond: requestsPerCpuSecond(misses), pointSelectsPerSecond: pointSelects.queriesPerSecond, poolSize: POOL_SIZE },
       storms,
       fanOut,
       servicePeakRssMb: servicePeakRss,

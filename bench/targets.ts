@@ -69,11 +69,12 @@ export async function startAnchor (namespace: string): Promise<Target> {
   return { child, baseUrl }
 }
 
-/** The service without its data (bench/featured-server.ts): its server and per-request plugins, answering a constant. */
-export async function startFeatured (): Promise<Target> {
+/** The service's shell without its data (bench/shell-server.ts): its server and per-request plugins, answering a constant, started as the service is. */
+export async function startShell (): Promise<Target> {
   const port = await freePort()
-  const child = startNode('featured server', [...PRODUCTION_NODE_FLAGS, join(ROOT, 'bench', 'featured-server.ts')], {
+  const child = startNode('shell server', [...PRODUCTION_NODE_FLAGS, join(ROOT, 'bench', 'shell-server.ts')], {
     PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
     PORT: String(port)
   })
   const baseUrl = `http://127.0.0.1:${port}`
@@ -81,10 +82,10 @@ export async function startFeatured (): Promise<Target> {
   return { child, baseUrl }
 }
 
-/** Bare Fastify plus the miss's MySQL statement (bench/statement-anchor-server.ts), on the service's database. */
-export async function startStatementAnchor (databaseName: string, poolSize: number): Promise<Target> {
+/** Bare Fastify plus one point select per request (bench/statement-server.ts), on the service's database. */
+export async function startStatementServer (databaseName: string, poolSize: number): Promise<Target> {
   const port = await freePort()
-  const child = startNode('statement anchor', [join(ROOT, 'bench', 'statement-anchor-server.ts')], {
+  const child = startNode('statement server', [join(ROOT, 'bench', 'statement-server.ts')], {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
     PORT: String(port),

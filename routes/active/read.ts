@@ -14,18 +14,19 @@ export function sendAnswer (request: FastifyRequest, reply: FastifyReply, answer
   if (typeof body === 'string') reply.type(JSON_UTF8).send(body as unknown as AvailabilityAnswer)
 }
 
+/** GET /active's schema: its query, its answers and its OpenAPI description. */
+export const AVAILABILITY_ROUTE_SCHEMA = {
+  tags: ['availability'],
+  operationId: 'getAvailability',
+  security: [],
+  summary: 'Are sales active in this city?',
+  description: 'Answers from Redis when it can (`redis_cache: "hit"`), otherwise from MySQL. Country and city are matched whatever their case, accents or surrounding spaces. The `ETag` depends on the data alone (country, city, flag), so `If-None-Match` gets `304` until a write changes the answer.',
+  querystring: LocationQuery,
+  response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
+}
+
 const readRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  fastify.get('/active', {
-    schema: {
-      tags: ['availability'],
-      operationId: 'getAvailability',
-      security: [],
-      summary: 'Are sales active in this city?',
-      description: 'Answers from Redis when it can (`redis_cache: "hit"`), otherwise from MySQL. Country and city are matched whatever their case, accents or surrounding spaces. The `ETag` depends on the data alone (country, city, flag), so `If-None-Match` gets `304` until a write changes the answer.',
-      querystring: LocationQuery,
-      response: { 200: { ...Availability, headers: TaggedHeaders }, 304: NotModified, ...readErrors }
-    }
-  }, (request, reply) => {
+  fastify.get('/active', { schema: AVAILABILITY_ROUTE_SCHEMA }, (request, reply) => {
     // Not an async handler: when the local tier answers at once, the answer goes out without a promise.
     const answer = fastify.availability.lookup(request.query.country, request.query.city)
     if (answer instanceof Promise) return answer.then(found => { sendAnswer(request, reply, found) })

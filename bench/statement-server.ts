@@ -2,13 +2,13 @@ import Fastify from 'fastify'
 import mysql from 'mysql2/promise'
 import { locationId } from '../domain/location.ts'
 import { Availability } from '../schemas/location.ts'
-import { POINT_SELECT } from './point-selects.ts'
+import { SELECT_ONE_LOCATION } from '../services/availability/location-store.ts'
 
 /**
- * The least a miss can cost with this stack: bare Fastify plus the miss's one MySQL statement
- * (bench/point-selects.ts) through a mysql2 pool of the service's size, and no cache. Against
- * MariaDB's own rate for the statement, it is what HTTP adds; the miss against it, what the
- * cache's lease protocol and the service's per-request features add.
+ * Bare Fastify plus one point select per request, the statement MariaDB's rate is measured with
+ * (bench/point-selects.ts), through a mysql2 pool of the service's size, and no cache: what one
+ * HTTP request with one statement costs on this machine, beside the miss, which adds the cache's
+ * lease protocol and the service's per-request features (and, under a queue, shares statements).
  */
 const pool = mysql.createPool({
   host: process.env.DATABASE_HOST,
@@ -26,7 +26,7 @@ app.get('/active', { schema: { response: { 200: Availability } } }, async (reque
   // Not validated, as a bare route would not: the bench sends only registered locations.
   const { country, city } = request.query as { country: string, city: string }
   const id = locationId(country, city)
-  const [[row]] = await pool.query<Row[]>(POINT_SELECT, [id.country, id.cityKey])
+  const [[row]] = await pool.query<Row[]>(SELECT_ONE_LOCATION, [id.country, id.cityKey])
   // Every location the bench asks for is registered: anything else is the bench's mistake, and counted as one.
   if (row === undefined) throw new Error(`${id.country}/${id.cityKey} is not in the database`)
   return { active: row.active === 1, country: row.country, city: row.city, redis_cache: 'miss' as const }
