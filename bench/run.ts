@@ -296,7 +296,7 @@ function targetsMet (runs: ScenarioRun[], ratios: Ratios, peaks: Peaks, missOver
 function notes (): string[] {
   return [
     useWrk
-      ? `baseline and hit: wrk (one thread, ${options.connections} connections, GET ${WRK_PATH}, no per-response script) shares the machine's ${cpus().length} cores with the server: "bench CPU" is wrk's share; miss and mixed: autocannon in this process, which does per-response work (tallies, cache deletes), so "bench CPU" there is this process`
+      ? `baseline, shell, anchor, hit and local: wrk (one thread, ${options.connections} connections, GET ${WRK_PATH}, no per-response script) shares the machine's ${cpus().length} cores with the server: "bench CPU" is wrk's share; miss, statement and mixed: autocannon in this process, which does per-response work (tallies, cache deletes), so "bench CPU" there is this process`
       : `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"; install wrk (apt-get install wrk) for baseline and hit rounds whose generator is not the bottleneck`,
     ...notAtCeiling,
     options.baselineLog === 'off'
@@ -304,9 +304,9 @@ function notes (): string[] {
       : 'the bare server logs at info like the service (two request lines each): the ratio leaves out the cost of request logging',
     'the service runs as in production (node dist/server.js, NODE_ENV=production, LOG_LEVEL=info) with its stdout sent to /dev/null: log writes are paid, a log collector reading them is not',
     useWrk
-      ? 'p50/p99: wrk\'s latency histogram (baseline, hit) or every response\'s latency (autocannon); req/s: requests over the run\'s duration (wrk) or autocannon\'s mean of per-second counts'
+      ? 'p50/p99: wrk\'s latency histogram (the alternating rounds) or every response\'s latency (autocannon); req/s: requests over the run\'s duration (wrk) or autocannon\'s mean of per-second counts'
       : 'p50/p99 are from every response\'s latency at full resolution; req/s is autocannon\'s mean of per-second counts',
-    `the service runs with the heap sizing of npm run start:dist and the image (${PRODUCTION_NODE_FLAGS.join(' ')}); the bare server and the anchor run with Node's defaults, as a bare Fastify would`,
+    `the service runs with the heap sizing of npm run start:dist and the image (${PRODUCTION_NODE_FLAGS.join(' ')}), and so does the shell; the bare server, the anchor and the statement server run with Node's defaults, as a bare Fastify would`,
     'shell: the service\'s shell without its data (bench/shell-server.ts), the server and plugins every request passes through (request log, ids, validation, security headers, close, admission, metrics) and GET /active\'s schema and answer, answering a constant, started as the service is: against the bare server, what those features cost in Fastify; the local tier against it, what our own lookup costs',
     `local tier: a second service instance with CACHE_LOCAL_TTL_MS=${LOCAL_TIER_ENV.CACHE_LOCAL_TTL_MS} and its own database and namespace; its answers are still redis_cache "hit", and /metrics tells which came from memory`,
     `miss path: MariaDB's rate is the service's own point select by the text protocol, from this process through a pool of ${POOL_SIZE} kept busy by ${POOL_SIZE * 4} callers, over the same locations`,
