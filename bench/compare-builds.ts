@@ -4,7 +4,7 @@ import { stopAllChildren, type Child } from './children.ts'
 import { dropBenchData } from './infrastructure.ts'
 import { benchLocations } from './locations.ts'
 import { median } from './statistics.ts'
-import { startAnchor, startBaseline, startService } from './targets.ts'
+import { MANAGUA_PATH, startAnchor, startBaseline, startService } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
 import { measureWithWrk } from './wrk.ts'
 
@@ -26,7 +26,6 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '64' }
   }
 })
-const PATH = '/active?country=NI&city=Managua'
 
 interface Variant {
   name: string
@@ -60,7 +59,7 @@ try {
   const baseline = await startBaseline('off')
   const targets = [{ name: 'baseline', ...baseline }, { name: 'anchor', ...anchor }, ...variants]
   const run = async (target: typeof targets[number], seconds: number) =>
-    await measureWithWrk({ url: `${target.baseUrl}${PATH}`, connections: options.connections, durationSeconds: seconds, serverPid: target.child.pid, neighbourPids: {} })
+    await measureWithWrk({ url: `${target.baseUrl}${MANAGUA_PATH}`, connections: options.connections, durationSeconds: seconds, serverPid: target.child.pid, neighbourPids: {} })
   for (const target of targets) await run(target, options.warmup)
   const rates = new Map<string, number[]>(targets.map(target => [target.name, []]))
   const p99s = new Map<string, number[]>(targets.map(target => [target.name, []]))

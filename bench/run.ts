@@ -18,7 +18,7 @@ import { formatReport, requestsPerCpuSecond, writeReport, type BenchReport, type
 import { invalidatingGets, mixedRequests, rotatingGets } from './requests.ts'
 import { ResponseTally, share } from './response-tally.ts'
 import { median } from './statistics.ts'
-import { PRODUCTION_NODE_FLAGS, startAnchor, startBaseline, startShell, startService, startStatementServer, type Target } from './targets.ts'
+import { PRODUCTION_NODE_FLAGS, startAnchor, startBaseline, startShell, startService, startStatementServer, MANAGUA_PATH, type Target } from './targets.ts'
 import { warmCache } from './warm-cache.ts'
 import { measureWithWrk, wrkAvailable } from './wrk.ts'
 
@@ -47,7 +47,6 @@ const POOL_SIZE = 10
 
 // A baseline server below this share of a core was held back by the generator, not at its ceiling.
 const CEILING_CPU_PERCENT = 90
-const WRK_PATH = '/active?country=NI&city=Managua'
 
 const options = readBenchOptions(process.argv.slice(2))
 const useWrk = wrkAvailable()
@@ -128,7 +127,7 @@ const isService = (scenario: WrkScenario) => scenario === 'hit' || scenario === 
 async function measureWithWrkRun (scenario: WrkScenario, target: Target, durationSeconds: number, round?: number): Promise<ScenarioRun> {
   const before = isService(scenario) ? await cacheOutcomes(target) : {}
   const measurement = await measureWithWrk({
-    url: `${target.baseUrl}${WRK_PATH}`, connections: options.connections, durationSeconds, serverPid: target.child.pid, neighbourPids: localServers
+    url: `${target.baseUrl}${MANAGUA_PATH}`, connections: options.connections, durationSeconds, serverPid: target.child.pid, neighbourPids: localServers
   })
   const after = isService(scenario) ? await cacheOutcomes(target) : {}
   const outcomes: Record<string, number> = Object.fromEntries(Object.entries(after).map(([outcome, count]) => [outcome, count - (before[outcome] ?? 0)]).filter(([, count]) => count !== 0))
@@ -296,7 +295,7 @@ function targetsMet (runs: ScenarioRun[], ratios: Ratios, peaks: Peaks, missOver
 function notes (): string[] {
   return [
     useWrk
-      ? `baseline, shell, anchor, hit and local: wrk (one thread, ${options.connections} connections, GET ${WRK_PATH}, no per-response script) shares the machine's ${cpus().length} cores with the server: "bench CPU" is wrk's share; miss, statement and mixed: autocannon in this process, which does per-response work (tallies, cache deletes), so "bench CPU" there is this process`
+      ? `baseline, shell, anchor, hit and local: wrk (one thread, ${options.connections} connections, GET ${MANAGUA_PATH}, no per-response script) shares the machine's ${cpus().length} cores with the server: "bench CPU" is wrk's share; miss, statement and mixed: autocannon in this process, which does per-response work (tallies, cache deletes), so "bench CPU" there is this process`
       : `one load generator (autocannon, in this process) shares the machine's ${cpus().length} cores with the server under load: "bench CPU" is its share, and every req/s here is "server + generator on the same cores"; install wrk (apt-get install wrk) for baseline and hit rounds whose generator is not the bottleneck`,
     ...notAtCeiling,
     options.baselineLog === 'off'

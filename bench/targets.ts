@@ -53,61 +53,50 @@ export async function startService (settings: ServiceSettings): Promise<Target> 
   return { child, baseUrl }
 }
 
-/** Bare Fastify plus one ioredis GET (bench/anchor-server.ts), its key under the bench's namespace. */
-export async function startAnchor (namespace: string): Promise<Target> {
+/**
+ * One of the bench's own servers (bench/<script>), as production would run it (NODE_ENV=production),
+ * on a free port with only `env` besides; ready when `readyPath` answers 200.
+ */
+async function startBenchServer (name: string, script: string, readyPath: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<Target> {
   const port = await freePort()
-  const child = startNode('anchor server', [join(ROOT, 'bench', 'anchor-server.ts')], {
+  const child = startNode(name, [...nodeFlags, join(ROOT, 'bench', script)], {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
     PORT: String(port),
+    ...env
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntilServing(child, `${baseUrl}${readyPath}`)
+  return { child, baseUrl }
+}
+
+/** The request every alternating round sends: one warm location. */
+export const MANAGUA_PATH = '/active?country=NI&city=Managua'
+
+/** Bare Fastify plus one ioredis GET (bench/anchor-server.ts), its key under the bench's namespace. */
+export async function startAnchor (namespace: string): Promise<Target> {
+  return await startBenchServer('anchor server', 'anchor-server.ts', '/active', {
     REDIS_LOCATION: infrastructure.REDIS_LOCATION,
     REDIS_PORT: infrastructure.REDIS_PORT,
     ANCHOR_KEY: `${namespace}:anchor`
   })
-  const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntilServing(child, `${baseUrl}/active`)
-  return { child, baseUrl }
 }
 
 /** The service's shell without its data (bench/shell-server.ts): its server and per-request plugins, answering a constant, started as the service is. */
 export async function startShell (): Promise<Target> {
-  const port = await freePort()
-  const child = startNode('shell server', [...PRODUCTION_NODE_FLAGS, join(ROOT, 'bench', 'shell-server.ts')], {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    PORT: String(port)
-  })
-  const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntilServing(child, `${baseUrl}/active?country=NI&city=Managua`)
-  return { child, baseUrl }
+  return await startBenchServer('shell server', 'shell-server.ts', MANAGUA_PATH, {}, PRODUCTION_NODE_FLAGS)
 }
 
 /** Bare Fastify plus one point select per request (bench/statement-server.ts), on the service's database. */
 export async function startStatementServer (databaseName: string, poolSize: number): Promise<Target> {
-  const port = await freePort()
-  const child = startNode('statement server', [join(ROOT, 'bench', 'statement-server.ts')], {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    PORT: String(port),
+  return await startBenchServer('statement server', 'statement-server.ts', MANAGUA_PATH, {
     ...infrastructure,
     DATABASE_NAME: databaseName,
     POOL_SIZE: String(poolSize)
   })
-  const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntilServing(child, `${baseUrl}/active?country=NI&city=Managua`)
-  return { child, baseUrl }
 }
 
 /** The bare Fastify server (bench/baseline-server.ts), logging off or at info. */
 export async function startBaseline (log: 'off' | 'info'): Promise<Target> {
-  const port = await freePort()
-  const child = startNode('bare server', [join(ROOT, 'bench', 'baseline-server.ts')], {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    PORT: String(port),
-    BASELINE_LOG: log
-  })
-  const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntilServing(child, `${baseUrl}/active`)
-  return { child, baseUrl }
+  return await startBenchServer('bare server', 'baseline-server.ts', '/active', { BASELINE_LOG: log })
 }
